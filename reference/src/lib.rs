@@ -1,0 +1,10 @@
+//! Reference implementation of SIP over WebSocket (RFC 7118).
+//!
+//! Protocol rules are pure functions over plain data (the sans-IO core, see DESIGN.md):
+//! - [`sip`]: the SIP message codec (RFC 3261 §7, §19, §20, §25), raw bytes kept for evidence;
+//! - [`ws`]: the WebSocket opening-handshake rules (RFC 6455 §4, RFC 7118 §4.1, RFC 7936);
+//! - [`transport`]: transports, Via tokens and the `transport=ws` ambiguity (RFC 7118 §5).
+
+pub mod sip;
+pub mod transport;
+pub mod ws;
