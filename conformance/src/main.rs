@@ -1,1 +1,62 @@
-fn main() {}
+//! `sipws`: the conformance suite and reference tools for SIP over WebSocket (RFC 7118).
+//!
+//! Subcommands that exist so far are the codec and rule inspectors; `serve`, `test`, `vectors`,
+//! `client` and `bench` arrive with the issues that build them.
+
+mod inspect;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "sipws",
+    version,
+    about = "Conformance suite and reference implementation for SIP over WebSocket (RFC 7118)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Parse a SIP message and print its parsed form as JSON, or the error and its byte offset.
+    ///
+    /// The input is framed as one WebSocket message (RFC 7118 §5) unless --datagram is given.
+    /// Exit status: 0 parsed and valid, 1 refused (syntax or RFC 3261 checks), 2 usage error.
+    Parse {
+        /// File holding the message; `-` reads standard input.
+        file: PathBuf,
+        /// Frame as a UDP datagram: octets past Content-Length are discarded (RFC 3261 §18.3).
+        #[arg(long)]
+        datagram: bool,
+    },
+    /// Say what a SIP URI names as a next hop: transport, security, port, and whether it is
+    /// the `transport=ws` "WS or WSS" case (RFC 7118 §5.2, §5.5).
+    Uri {
+        /// The URI, e.g. `sip:proxy.example.com:443;transport=ws;lr`.
+        uri: String,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Parse { file, datagram } => inspect::parse(&file, datagram),
+        Command::Uri { uri } => inspect::uri(&uri),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("sipws: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

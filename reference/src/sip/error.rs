@@ -88,6 +88,8 @@ pub enum ErrorKind {
     Scheme(String),
     #[error("invalid host {0:?} (RFC 3261 §25.1 hostport)")]
     Host(String),
+    #[error("received={0:?} is not an IP address (RFC 3261 §25.1 via-received)")]
+    NotAnIp(String),
     #[error("invalid port {0:?}: 1*DIGIT within 0-65535 (RFC 3261 §25.1)")]
     Port(String),
     #[error("{what} {value:?} out of range (max {max}) (RFC 3261 {clause})")]

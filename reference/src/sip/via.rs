@@ -155,7 +155,7 @@ fn check_via_param(p: &Param) -> std::result::Result<(), ErrorKind> {
         "received" => {
             let ip = v.trim_start_matches('[').trim_end_matches(']');
             if ip.parse::<IpAddr>().is_err() {
-                return Err(ErrorKind::Host(v.to_string()));
+                return Err(ErrorKind::NotAnIp(v.to_string()));
             }
         }
         "ttl" => {
