@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use serde_json::json;
 use sipws_reference::sip::{Message, SipUri};
 use sipws_reference::transport::uri_target;
+use sipws_reference::ws::{OriginPolicy, Policy, ServerStep, accept_bytes};
 
 pub fn read_input(path: &Path) -> Result<Vec<u8>> {
     if path.as_os_str() == "-" {
@@ -75,6 +76,41 @@ pub fn uri(text: &str) -> Result<ExitCode> {
         Ok(u) => {
             print(&json!({ "result": "valid", "uri": u, "target": uri_target(&u) }))?;
             Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+pub fn handshake(path: &Path, paths: Vec<String>, origins: Vec<String>) -> Result<ExitCode> {
+    let input = read_input(path)?;
+    let policy = Policy {
+        resource_paths: (!paths.is_empty()).then_some(paths),
+        origins: if origins.is_empty() {
+            OriginPolicy::Any
+        } else {
+            OriginPolicy::Only {
+                origins,
+                allow_absent: false,
+            }
+        },
+        authorities: None,
+    };
+    match accept_bytes(&input, &policy) {
+        ServerStep::NeedMore => {
+            eprintln!("sipws: the request head is incomplete (no blank line ends it)");
+            Ok(ExitCode::from(1))
+        }
+        ServerStep::Accept { accepted, .. } => {
+            print!("{}", String::from_utf8_lossy(&accepted.to_bytes()));
+            Ok(ExitCode::SUCCESS)
+        }
+        ServerStep::Reject(rejected) => {
+            print!("{}", String::from_utf8_lossy(&rejected.to_bytes()));
+            eprintln!(
+                "sipws: refused ({}): {}",
+                rejected.requirement(),
+                rejected.reason().summary()
+            );
+            Ok(ExitCode::from(1))
         }
     }
 }

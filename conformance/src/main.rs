@@ -34,6 +34,21 @@ enum Command {
         #[arg(long)]
         datagram: bool,
     },
+    /// Judge a WebSocket upgrade request as the reference server does (RFC 6455 §4.2,
+    /// RFC 7118 §4.1) and print the exact HTTP answer: a 101 with `Sec-WebSocket-Protocol: sip`,
+    /// or the refusal (400/403/404/426) and the requirement it enforces.
+    ///
+    /// Exit status: 0 accepted, 1 refused or incomplete, 2 usage error.
+    Handshake {
+        /// File holding the request head; `-` reads standard input.
+        file: PathBuf,
+        /// Serve only these resource paths (repeatable); others get 404.
+        #[arg(long = "path")]
+        paths: Vec<String>,
+        /// Accept only these Origin values (repeatable); others get 403.
+        #[arg(long = "origin")]
+        origins: Vec<String>,
+    },
     /// Say what a SIP URI names as a next hop: transport, security, port, and whether it is
     /// the `transport=ws` "WS or WSS" case (RFC 7118 §5.2, §5.5).
     Uri {
@@ -50,6 +65,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Parse { file, datagram } => inspect::parse(&file, datagram),
+        Command::Handshake {
+            file,
+            paths,
+            origins,
+        } => inspect::handshake(&file, paths, origins),
         Command::Uri { uri } => inspect::uri(&uri),
     };
     match result {

@@ -158,26 +158,16 @@ fn check_via_param(p: &Param) -> std::result::Result<(), ErrorKind> {
                 return Err(ErrorKind::NotAnIp(v.to_string()));
             }
         }
-        "ttl" => {
-            if v.len() > 3 || v.parse::<u8>().is_err() {
-                return Err(ErrorKind::OutOfRange {
-                    what: "ttl",
-                    value: v.to_string(),
-                    max: 255,
-                    clause: "§25.1",
-                });
-            }
+        "ttl" if v.len() > 3 || v.parse::<u8>().is_err() => {
+            return Err(ErrorKind::OutOfRange {
+                what: "ttl",
+                value: v.to_string(),
+                max: 255,
+                clause: "§25.1",
+            });
         }
-        "rport" => {
-            if v.parse::<u16>().is_err() {
-                return Err(ErrorKind::Port(v.to_string()));
-            }
-        }
-        "keep" => {
-            if v.parse::<u32>().is_err() {
-                return Err(ErrorKind::Number(v.to_string()));
-            }
-        }
+        "rport" if v.parse::<u16>().is_err() => return Err(ErrorKind::Port(v.to_string())),
+        "keep" if v.parse::<u32>().is_err() => return Err(ErrorKind::Number(v.to_string())),
         "maddr" => {
             Host::parse(v).map_err(|e| e.kind)?;
         }
