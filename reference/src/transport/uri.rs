@@ -34,9 +34,7 @@ impl UriTransport {
         match self {
             UriTransport::Exactly(t) => (*t == flow).then_some(flow),
             UriTransport::WsOrWss => flow.is_websocket().then_some(flow),
-            UriTransport::Unspecified | UriTransport::Unknown(_) | UriTransport::Invalid(_) => {
-                None
-            }
+            UriTransport::Unspecified | UriTransport::Unknown(_) | UriTransport::Invalid(_) => None,
         }
     }
 
@@ -159,7 +157,10 @@ mod tests {
 
     #[test]
     fn req_7118_5_2_a_transport_ws_any_case() {
-        assert_eq!(target("sip:h;transport=WS").transport, UriTransport::WsOrWss);
+        assert_eq!(
+            target("sip:h;transport=WS").transport,
+            UriTransport::WsOrWss
+        );
         assert_eq!(
             target("sips:h;transport=Ws").transport,
             UriTransport::Exactly(Transport::Wss)
@@ -225,7 +226,10 @@ mod tests {
             UriTransport::Invalid(_)
         ));
         let none = target("sip:h");
-        assert_eq!((none.transport, none.port), (UriTransport::Unspecified, 5060));
+        assert_eq!(
+            (none.transport, none.port),
+            (UriTransport::Unspecified, 5060)
+        );
         assert_eq!(target("sips:h").port, 5061);
     }
 
@@ -263,7 +267,9 @@ mod tests {
                 let read = target(&uri);
                 // Unspecified sips: is TLS over TCP (RFC 3263 §4.1) for our purposes.
                 let admits = read.transport.admits(t)
-                    || (read.transport == UriTransport::Unspecified && read.secure && t == Transport::Tls);
+                    || (read.transport == UriTransport::Unspecified
+                        && read.secure
+                        && t == Transport::Tls);
                 assert!(admits, "{t:?} {style:?} => {uri} => {read:?}");
             }
         }
