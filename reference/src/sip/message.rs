@@ -343,7 +343,12 @@ impl Message {
             HeaderName::CallId,
             HeaderName::Via,
         ];
-        if self.is_request() {
+        // Max-Forwards is mandatory in requests an RFC 3261 UAC builds (§8.1.1), and such a UAC
+        // marks its branch with the magic cookie (§8.1.1.7). Requests from RFC 2543 elements
+        // (no cookie) may lack it: RFC 4475 §3.4.1 says to accept them, and RFC 3261 §16.3
+        // item 3 / §16.6 item 3 handle a request without Max-Forwards ("Some existing UAs will
+        // not provide a Max-Forwards header field in a request").
+        if self.is_request() && self.top_via().is_some_and(Via::has_rfc3261_branch) {
             required.push(HeaderName::MaxForwards);
         }
         for name in required {
@@ -781,6 +786,25 @@ Contact: <sip:alice@df7jal23ls0d.invalid;transport=ws>\r\n\
             }
         }
         assert_eq!(m.validate().unwrap_err().status(), 400);
+    }
+
+    #[test]
+    fn rfc2543_request_without_max_forwards_validates() {
+        // RFC 4475 §3.4.1 (inv2543): no branch cookie, no Max-Forwards: accepted.
+        let rfc2543 = b"INVITE sip:b@example.com SIP/2.0\r\n\
+Via: SIP/2.0/UDP gw.example.com\r\n\
+From: <sip:a@example.net>\r\nTo: sip:b@example.com\r\n\
+Call-ID: 1717@gw.example.com\r\nCSeq: 56 INVITE\r\n\r\n";
+        let m = Message::parse(rfc2543).unwrap();
+        assert_eq!(m.validate(), Ok(()));
+        // The same request from an RFC 3261 element (cookie present) must carry Max-Forwards.
+        let mut m3261 = m.clone();
+        m3261.headers[0] =
+            Header::parse("Via", "SIP/2.0/UDP gw.example.com;branch=z9hG4bK1").unwrap();
+        assert_eq!(
+            m3261.validate(),
+            Err(Invalid::Missing(HeaderName::MaxForwards))
+        );
     }
 
     #[test]
