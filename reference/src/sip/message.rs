@@ -417,7 +417,7 @@ fn parse_framed(input: &[u8], framing: Framing) -> Result<(Message, usize)> {
     if input.is_empty() {
         return Err(ParseError::new(ErrorKind::Empty, 0));
     }
-    let head_end = find(input, b"\r\n\r\n")
+    let head_end = find_blank_line(input)
         .ok_or_else(|| ParseError::new(ErrorKind::UnterminatedHead, input.len()))?;
     let head = std::str::from_utf8(&input[..head_end])
         .map_err(|e| ParseError::new(ErrorKind::NotUtf8, e.valid_up_to()))?;
@@ -549,8 +549,17 @@ fn parse_framed(input: &[u8], framing: Framing) -> Result<(Message, usize)> {
     ))
 }
 
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
+/// Where the CRLF CRLF that ends the header section starts.
+fn find_blank_line(hay: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    while let Some(p) = hay[from..].iter().position(|&b| b == b'\r') {
+        let at = from + p;
+        if hay[at..].starts_with(b"\r\n\r\n") {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 /// Request-Line = Method SP Request-URI SP SIP-Version; Status-Line = SIP-Version SP
