@@ -3,8 +3,11 @@
 //! Protocol rules are pure functions over plain data (the sans-IO core, see DESIGN.md):
 //! - [`sip`]: the SIP message codec (RFC 3261 §7, §19, §20, §25), raw bytes kept for evidence;
 //! - [`ws`]: the WebSocket opening-handshake rules (RFC 6455 §4, RFC 7118 §4.1, RFC 7936);
-//! - [`transport`]: transports, Via tokens and the `transport=ws` ambiguity (RFC 7118 §5).
+//! - [`transport`]: transports, Via tokens and the `transport=ws` ambiguity (RFC 7118 §5);
+//! - [`proxy`]: the registrar and record-routing proxy's decisions (RFC 3261 §10, §16;
+//!   RFC 5626, RFC 5627, RFC 5658), with no-connect semantics for WebSocket flows.
 
+pub mod proxy;
 pub mod sip;
 pub mod transport;
 pub mod ws;

@@ -361,13 +361,13 @@ impl Message {
                 return Err(Invalid::Repeated(h.name.clone()));
             }
         }
-        if let (Some(method), Some(cseq)) = (self.method(), self.cseq()) {
-            if &cseq.method != method {
-                return Err(Invalid::CSeqMethod {
-                    method: method.clone(),
-                    cseq: cseq.method.clone(),
-                });
-            }
+        if let (Some(method), Some(cseq)) = (self.method(), self.cseq())
+            && &cseq.method != method
+        {
+            return Err(Invalid::CSeqMethod {
+                method: method.clone(),
+                cseq: cseq.method.clone(),
+            });
         }
         Ok(())
     }
@@ -496,13 +496,13 @@ fn parse_framed(input: &[u8], framing: Framing) -> Result<(Message, usize)> {
         })?;
         if let (HeaderName::ContentLength, HeaderValue::Number(n)) = (&hname, &parsed) {
             let n = u64::from(*n);
-            if let Some(prev) = content_length {
-                if prev != n {
-                    return Err(ParseError::new(
-                        ErrorKind::ConflictingContentLength(prev, n),
-                        off,
-                    ));
-                }
+            if let Some(prev) = content_length
+                && prev != n
+            {
+                return Err(ParseError::new(
+                    ErrorKind::ConflictingContentLength(prev, n),
+                    off,
+                ));
             }
             content_length = Some(n);
         }
@@ -618,16 +618,14 @@ fn parse_start_line(line: &str) -> Result<StartLine> {
     if !c.is_empty() {
         return Err(c.unexpected("SP after the Request-URI").at(uri_off));
     }
-    if let Uri::Sip(u) = &uri {
-        if !u.headers.is_empty() {
-            // RFC 3261 §19.1.1 table: headers are not allowed in a Request-URI (RFC 4475 §3.1.2.11).
-            return Err(ParseError::new(
-                ErrorKind::StartLine(
-                    "URI headers are not allowed in a Request-URI (RFC 3261 §19.1.1)",
-                ),
-                uri_off,
-            ));
-        }
+    if let Uri::Sip(u) = &uri
+        && !u.headers.is_empty()
+    {
+        // RFC 3261 §19.1.1 table: headers are not allowed in a Request-URI (RFC 4475 §3.1.2.11).
+        return Err(ParseError::new(
+            ErrorKind::StartLine("URI headers are not allowed in a Request-URI (RFC 3261 §19.1.1)"),
+            uri_off,
+        ));
     }
     let version_off = uri_off + sp2 + 1;
     let version = parse_version(&rest[sp2 + 1..]).map_err(|e| e.at(version_off))?;

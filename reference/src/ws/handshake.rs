@@ -817,12 +817,12 @@ pub fn accept(req: &RequestHead, policy: &Policy) -> Result<Accepted, Rejected> 
     }
 
     // RFC 6455 §4.2.2 (4) /resource name/: unavailable service => 404.
-    if let Some(paths) = &policy.resource_paths {
-        if !paths.iter().any(|p| p == path) {
-            return reject(R::ResourceNotFound {
-                path: path.to_owned(),
-            });
-        }
+    if let Some(paths) = &policy.resource_paths
+        && !paths.iter().any(|p| p == path)
+    {
+        return reject(R::ResourceNotFound {
+            path: path.to_owned(),
+        });
     }
 
     // RFC 6455 §4.2.2 (4) /origin/ and §10.2: a restricted server refuses others with 403.
@@ -1052,10 +1052,10 @@ impl ClientRequest {
                 return Err(ClientRequestError::DuplicateProtocol((*p).to_owned()));
             }
         }
-        if let Some(o) = &self.origin {
-            if o.is_empty() || !is_valid_field_value(o) {
-                return Err(ClientRequestError::InvalidOrigin(o.clone()));
-            }
+        if let Some(o) = &self.origin
+            && (o.is_empty() || !is_valid_field_value(o))
+        {
+            return Err(ClientRequestError::InvalidOrigin(o.clone()));
         }
         for (name, value) in &self.extra_headers {
             if CLIENT_OWN_HEADERS
@@ -1303,10 +1303,10 @@ pub fn validate_response(
         },
         many => return Err(C::DuplicateProtocol { count: many.len() }),
     };
-    if let Some(s) = &selected {
-        if !offered_protocols.contains(&s.as_str()) {
-            return Err(C::UnrequestedSubprotocol { value: s.clone() });
-        }
+    if let Some(s) = &selected
+        && !offered_protocols.contains(&s.as_str())
+    {
+        return Err(C::UnrequestedSubprotocol { value: s.clone() });
     }
 
     // RFC 7118 §4.1: the 101 MUST carry "sip"; anything else is not a SIP connection (A3).

@@ -1224,12 +1224,11 @@ proptest! {
                 let key = mask();
                 bytes.extend(encode_frame(last, opcode, key, &payload[from..to]));
                 from = to;
-                if !last && i % ping_every == 0 {
-                    if let Some(p) = pings.next() {
+                if !last && i % ping_every == 0
+                    && let Some(p) = pings.next() {
                         bytes.extend(encode_ping(&p, mask()).unwrap());
                         expected.push(Event::Ping(p));
                     }
-                }
             }
             expected.push(Event::Message { kind: *kind, payload: payload.clone() });
         }

@@ -1,0 +1,788 @@
+//! Routing decisions of the reference server, sans-IO (DESIGN.md "Sans-IO core"): a registrar
+//! and record-routing proxy that is fed parsed messages with the flow they arrived on and the
+//! time, and answers with [`Action`]s for the I/O shell (`reference/src/net`).
+//!
+//! Policies (REQUIREMENTS §5), each tested by name:
+//! - **No-connect (A9):** a request for a target reachable only over a WS/WSS flow is sent on
+//!   that flow or not at all. [`Action::Forward`] can only name UDP, TCP or TLS ([`Dialable`]),
+//!   so no decision can open a connection towards a WebSocket client. When no live flow is
+//!   left the answer is **480** (empty target set, 3261-16.5-a); a request addressed by the
+//!   flow token of a closed flow gets **430** (5626-5.3.1-b); a tampered token **403**. A
+//!   request for a `.invalid` host is never resolved: 480.
+//! - **Responses** go back on the flow their request arrived on, whatever the Via says
+//!   (3261-18.2.2-a); if that flow is gone the response is dropped (3261-18.2.2-b).
+//! - **Record-Route:** one entry when ingress and egress transports are equal, two (RFC 5658)
+//!   when they differ; entries facing a connection-oriented flow carry its flow token.
+//! - **received/rport on WS (A8):** `received` is not added for WS/WSS (RFC 7118 §5.3 MAY) unless
+//!   the Via asks for `rport` (RFC 3581 §4 then requires both); on UDP/TCP RFC 3261 §18.2.1
+//!   applies.
+//! - **No forking:** a request for an AoR goes to the most recently refreshed live binding
+//!   (never two bindings of one instance at once, 5626-7-a).
+
+pub mod flow_token;
+pub mod location;
+pub mod record_route;
+pub mod registrar;
+pub mod response;
+
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+use serde::Serialize;
+
+use crate::sip::{
+    Header, HeaderName, HeaderValue, Host, Message, Method, NameAddr, SipUri, StartLine, Uri, Via,
+};
+use crate::transport::{Flow, FlowId, Transport, UriTransport, WssParamStyle, uri_target};
+use flow_token::{FlowTokens, TokenCheck};
+use location::{Binding, Location, aor_of};
+pub use record_route::Listener;
+use record_route::{is_ours, record_route};
+use registrar::{Registrar, gruu_instance, resolve_temp_gruu};
+use response::response;
+
+/// Milliseconds on the shell's monotonic clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Time(pub u64);
+
+impl Time {
+    pub fn plus_secs(self, secs: u64) -> Time {
+        Time(self.0.saturating_add(secs * 1000))
+    }
+}
+
+/// Registration lifetimes, in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Expiry {
+    /// Used when the REGISTER gives none.
+    pub default: u32,
+    /// Shorter non-zero requests get 423 (RFC 3261 §10.3 step 7).
+    pub min: u32,
+    /// Longer requests are shortened to this.
+    pub max: u32,
+}
+
+impl Default for Expiry {
+    fn default() -> Self {
+        Expiry {
+            default: 3600,
+            min: 60,
+            max: 86400,
+        }
+    }
+}
+
+/// The proxy's configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Domains we are the registrar and home proxy for (AoR hosts).
+    pub domains: Vec<String>,
+    /// Our listeners, as advertised in Via, Record-Route and Path.
+    pub listeners: Vec<Listener>,
+    /// How a WSS hop is written in URIs we emit (RFC 7118 `transport=ws` by default).
+    pub wss_param_style: WssParamStyle,
+    pub expires: Expiry,
+    /// The key of flow tokens and temporary GRUUs: random at every start.
+    pub secret: Vec<u8>,
+    pub outbound: bool,
+    pub gruu: bool,
+}
+
+impl Config {
+    pub fn listener(&self, t: Transport) -> Option<&Listener> {
+        self.listeners.iter().find(|l| l.transport == t)
+    }
+
+    /// A host we answer for: one of our domains or a listener's host.
+    pub fn is_our_domain(&self, host: &Host) -> bool {
+        // Domains are compared as hosts, so `127.0.0.1` as a domain matches an IPv4 host.
+        self.domains
+            .iter()
+            .any(|d| Host::parse(d).is_ok_and(|h| h.matches(host)))
+            || self.listeners.iter().any(|l| l.host.matches(host))
+    }
+}
+
+/// A transport the server may open a connection with. WebSocket is not one: the type makes the
+/// no-connect rule impossible to break (RFC 7118 §5, Appendix B).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dialable {
+    Udp,
+    Tcp,
+    Tls,
+}
+
+impl Dialable {
+    pub fn transport(self) -> Transport {
+        match self {
+            Dialable::Udp => Transport::Udp,
+            Dialable::Tcp => Transport::Tcp,
+            Dialable::Tls => Transport::Tls,
+        }
+    }
+
+    pub fn from_transport(t: Transport) -> Option<Dialable> {
+        match t {
+            Transport::Udp => Some(Dialable::Udp),
+            Transport::Tcp => Some(Dialable::Tcp),
+            Transport::Tls => Some(Dialable::Tls),
+            Transport::Ws | Transport::Wss => None,
+        }
+    }
+}
+
+/// Where a forwarded request goes when no flow carries it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Target {
+    pub transport: Dialable,
+    pub host: Host,
+    pub port: u16,
+}
+
+/// What the shell must do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Send on a live flow.
+    Send { flow: FlowId, msg: Message },
+    /// Send to a target over UDP/TCP/TLS, connecting if needed.
+    Forward { target: Target, msg: Message },
+}
+
+/// Where a request goes, decided before it is rewritten for forwarding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "decision", rename_all = "kebab-case")]
+pub enum Decision {
+    /// Over this live flow.
+    Deliver {
+        flow: FlowId,
+        /// The binding's contact replaces the Request-URI (RFC 3261 §16.5), or `None` to keep it.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        retarget: Option<String>,
+        #[serde(skip)]
+        preload: Vec<NameAddr>,
+    },
+    /// To a network target over UDP/TCP/TLS.
+    Forward {
+        target: Target,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        retarget: Option<String>,
+    },
+    /// Answered by us with this status.
+    Respond { status: u16 },
+    /// A REGISTER for our domain: the registrar answers.
+    Register,
+    /// Nothing to send (an ACK we cannot route, a response to drop).
+    Drop,
+}
+
+/// The egress side of a forwarded request.
+struct Hop {
+    listener: Listener,
+    flow: Option<Flow>,
+    retarget: Option<String>,
+    preload: Vec<NameAddr>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    ingress: FlowId,
+    expires_at: Time,
+}
+
+/// How long a forwarded transaction's way back is kept: Timer C (RFC 3261 §16.6 item 11).
+const TIMER_C_SECS: u64 = 180;
+/// After a final response: 64*T1, enough for retransmissions over UDP (RFC 3261 §17).
+const AFTER_FINAL_SECS: u64 = 32;
+
+/// The registrar and proxy state machine.
+#[derive(Debug)]
+pub struct Proxy {
+    config: Config,
+    tokens: FlowTokens,
+    location: Location,
+    flows: HashMap<FlowId, Flow>,
+    pending: HashMap<String, Pending>,
+}
+
+fn is_dialog_forming(m: &Method) -> bool {
+    matches!(m, Method::Invite | Method::Subscribe | Method::Refer)
+}
+
+impl Proxy {
+    pub fn new(config: Config) -> Self {
+        Proxy {
+            tokens: FlowTokens::new(&config.secret),
+            config,
+            location: Location::new(),
+            flows: HashMap::new(),
+            pending: HashMap::new(),
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn location(&self) -> &Location {
+        &self.location
+    }
+
+    pub fn tokens(&self) -> &FlowTokens {
+        &self.tokens
+    }
+
+    pub fn is_alive(&self, flow: FlowId) -> bool {
+        self.flows.contains_key(&flow)
+    }
+
+    pub fn flow_count(&self) -> usize {
+        self.flows.len()
+    }
+
+    pub fn pending_count(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// A connection (or UDP peer) the shell now serves.
+    pub fn flow_opened(&mut self, flow: Flow) {
+        self.flows.insert(flow.id, flow);
+    }
+
+    /// The flow is gone: forget it and invalidate every binding on it (5626-7-d).
+    pub fn flow_closed(&mut self, flow: FlowId) -> usize {
+        self.flows.remove(&flow);
+        self.location.remove_flow(flow)
+    }
+
+    /// Expire bindings and forgotten transactions.
+    pub fn tick(&mut self, now: Time) {
+        self.location.expire(now);
+        self.pending.retain(|_, p| p.expires_at > now);
+    }
+
+    /// The next time [`Proxy::tick`] has work.
+    pub fn next_deadline(&self) -> Option<Time> {
+        let pending = self.pending.values().map(|p| p.expires_at).min();
+        match (self.location.next_expiry(), pending) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// A parsed message arrived on `ingress`.
+    pub fn handle(&mut self, msg: Message, ingress: FlowId, now: Time) -> Vec<Action> {
+        let Some(flow) = self.flows.get(&ingress).copied() else {
+            return Vec::new();
+        };
+        match msg.start {
+            StartLine::Request(_) => self.on_request(msg, &flow, now),
+            StartLine::Response(_) => self.on_response(msg, now),
+        }
+    }
+
+    fn to_tag(&self, req: &Message) -> String {
+        let mut h = DefaultHasher::new();
+        self.config.secret.hash(&mut h);
+        req.call_id().hash(&mut h);
+        req.from().and_then(NameAddr::tag).hash(&mut h);
+        format!("sws{:x}", h.finish())
+    }
+
+    fn respond(&self, req: &Message, ingress: &Flow, code: u16) -> Vec<Action> {
+        if req.method() == Some(&Method::Ack) {
+            // RFC 3261 §17: an ACK is never answered.
+            return Vec::new();
+        }
+        vec![Action::Send {
+            flow: ingress.id,
+            msg: response(req, code, &self.to_tag(req), Vec::new()),
+        }]
+    }
+
+    fn on_request(&mut self, mut req: Message, ingress: &Flow, now: Time) -> Vec<Action> {
+        if let Err(invalid) = req.validate() {
+            return self.respond(&req, ingress, invalid.status());
+        }
+        stamp_top_via(&mut req, ingress);
+        let decision = self.decide(&mut req, ingress);
+        match decision {
+            Decision::Respond { status } => self.respond(&req, ingress, status),
+            Decision::Drop => Vec::new(),
+            Decision::Register => {
+                let to_tag = self.to_tag(&req);
+                let mut registrar = Registrar {
+                    config: &self.config,
+                    tokens: &self.tokens,
+                    location: &mut self.location,
+                };
+                let resp = registrar.register(&req, ingress, now, &to_tag);
+                vec![Action::Send {
+                    flow: ingress.id,
+                    msg: resp,
+                }]
+            }
+            Decision::Deliver {
+                flow,
+                retarget,
+                preload,
+            } => {
+                let Some(egress) = self.flows.get(&flow).copied() else {
+                    return self.respond(&req, ingress, 480);
+                };
+                let Some(listener) = self.config.listener(egress.transport).cloned() else {
+                    return self.respond(&req, ingress, 503);
+                };
+                let hop = Hop {
+                    listener,
+                    flow: Some(egress),
+                    retarget,
+                    preload,
+                };
+                let (msg, mut out) = self.forward(req, ingress, hop, now);
+                out.push(Action::Send { flow, msg });
+                out
+            }
+            Decision::Forward { target, retarget } => {
+                let Some(listener) = self.config.listener(target.transport.transport()).cloned()
+                else {
+                    return self.respond(&req, ingress, 503);
+                };
+                let hop = Hop {
+                    listener,
+                    flow: None,
+                    retarget,
+                    preload: Vec::new(),
+                };
+                let (msg, mut out) = self.forward(req, ingress, hop, now);
+                out.push(Action::Forward { target, msg });
+                out
+            }
+        }
+    }
+
+    /// Decide where a request goes. Consumes the Route values that name us (RFC 3261 §16.4,
+    /// RFC 5658 §5: both of a double Record-Route at once).
+    pub fn decide(&self, req: &mut Message, ingress: &Flow) -> Decision {
+        let is_ack = req.method() == Some(&Method::Ack);
+        let respond = |status| {
+            if is_ack {
+                Decision::Drop
+            } else {
+                Decision::Respond { status }
+            }
+        };
+        let ruri = match req.request_line().map(|r| &r.uri) {
+            Some(Uri::Sip(u)) => u.clone(),
+            // RFC 3261 §16.3 item 2 / RFC 4475 §3.3.2: a scheme we do not route.
+            _ => return respond(416),
+        };
+        if req.max_forwards() == Some(0) {
+            // RFC 3261 §16.3 item 3.
+            return respond(483);
+        }
+
+        // Loose routing: strip our own Route values, collecting flow tokens.
+        let mut token_flows = Vec::new();
+        while let Some(first) = first_route(req) {
+            let Some(uri) = first.sip_uri().filter(|u| is_ours(&self.config, u)) else {
+                break;
+            };
+            if let Some(user) = uri.user.as_deref() {
+                match self.tokens.check(user) {
+                    TokenCheck::Valid(f) => token_flows.push(f),
+                    // 5626-5.3.1-b: a token that does not verify.
+                    TokenCheck::Tampered => return respond(403),
+                    TokenCheck::NotAToken => {}
+                }
+            }
+            pop_route(req);
+        }
+        // RFC 5626 §5.3: a token naming the flow the request came from marks it outgoing;
+        // any other names the flow to send it on.
+        if let Some(&flow) = token_flows.iter().find(|f| **f != ingress.id) {
+            return if self.flows.contains_key(&flow) {
+                self.check_sips(&ruri, flow).unwrap_or(Decision::Deliver {
+                    flow,
+                    retarget: None,
+                    preload: Vec::new(),
+                })
+            } else {
+                respond(430)
+            };
+        }
+        if let Some(next) = first_route(req) {
+            // Another hop's Route: send it there, Request-URI untouched.
+            return match next.sip_uri() {
+                Some(u) => self.toward_uri(u, None, is_ack),
+                None => respond(416),
+            };
+        }
+        if req.method() == Some(&Method::Register) && self.config.is_our_domain(&ruri.host) {
+            return Decision::Register;
+        }
+        if let Some(b) = self.location.find_contact(&ruri) {
+            return self.to_binding(b, &ruri, false, is_ack);
+        }
+        if self.config.is_our_domain(&ruri.host)
+            && ruri.port.is_none_or(|p| {
+                self.config.listeners.iter().any(|l| l.port == p) || ruri.user.is_some()
+            })
+        {
+            return self.for_our_domain(req, &ruri, is_ack);
+        }
+        self.toward_uri(&ruri, None, is_ack)
+    }
+
+    fn for_our_domain(&self, req: &Message, ruri: &SipUri, is_ack: bool) -> Decision {
+        let respond = |status| {
+            if is_ack {
+                Decision::Drop
+            } else {
+                Decision::Respond { status }
+            }
+        };
+        if ruri.user.is_none() {
+            // Addressed to the server itself.
+            return match req.method() {
+                Some(Method::Options) => respond(200),
+                _ => respond(405),
+            };
+        }
+        if let Some(gr) = gruu_instance(ruri) {
+            // RFC 5627 §6.1: unknown GRUU 404; valid but no contact 480.
+            let aor = aor_of(ruri);
+            if gr.is_empty() {
+                return match resolve_temp_gruu(&self.tokens, &self.location, ruri) {
+                    Some((_, b)) => self.to_binding(b, ruri, true, is_ack),
+                    None => respond(404),
+                };
+            }
+            let live = self
+                .location
+                .bindings(&aor)
+                .iter()
+                .filter(|b| b.instance() == Some(gr))
+                .max_by_key(|b| b.updated_at);
+            return match live {
+                Some(b) => self.to_binding(b, ruri, true, is_ack),
+                None if self.location.is_known(&aor) => respond(480),
+                None => respond(404),
+            };
+        }
+        let aor = aor_of(ruri);
+        match self
+            .location
+            .bindings(&aor)
+            .iter()
+            .max_by_key(|b| b.updated_at)
+        {
+            Some(b) => self.to_binding(b, ruri, true, is_ack),
+            // 3261-16.5-a: the target set is empty.
+            None if self.location.is_known(&aor) => respond(480),
+            None => respond(404),
+        }
+    }
+
+    /// 7118-9.2-a: a `sips:` request never leaves over a plain hop.
+    fn check_sips(&self, ruri: &SipUri, flow: FlowId) -> Option<Decision> {
+        let secure_hop = self
+            .flows
+            .get(&flow)
+            .is_some_and(|f| f.transport.is_secure());
+        (ruri.secure && !secure_hop).then_some(Decision::Respond { status: 480 })
+    }
+
+    fn to_binding(&self, b: &Binding, ruri: &SipUri, retarget: bool, is_ack: bool) -> Decision {
+        let retarget = retarget.then(|| b.contact.uri.to_string());
+        let alive = self.flows.contains_key(&b.flow);
+        if alive {
+            if let Some(d) = self.check_sips(ruri, b.flow) {
+                return if is_ack { Decision::Drop } else { d };
+            }
+            return Decision::Deliver {
+                flow: b.flow,
+                retarget,
+                preload: b.path.clone(),
+            };
+        }
+        if b.outbound || b.transport.is_websocket() {
+            // No-connect: the flow was the only way to this contact.
+            return if is_ack {
+                Decision::Drop
+            } else {
+                Decision::Respond { status: 480 }
+            };
+        }
+        match b.contact.sip_uri() {
+            Some(u) => self.toward_uri(u, retarget, is_ack),
+            None => Decision::Respond { status: 480 },
+        }
+    }
+
+    /// A URI that is not ours and not a registered contact: a network target.
+    fn toward_uri(&self, uri: &SipUri, retarget: Option<String>, is_ack: bool) -> Decision {
+        let respond = |status| {
+            if is_ack {
+                Decision::Drop
+            } else {
+                Decision::Respond { status }
+            }
+        };
+        if uri.host.is_invalid_tld() {
+            // RFC 7118 Appendix B.1: never resolvable, never looked up.
+            return respond(480);
+        }
+        let target = uri_target(uri);
+        let transport = match target.transport {
+            UriTransport::Exactly(t) => t,
+            UriTransport::Unspecified if uri.secure => Transport::Tls,
+            UriTransport::Unspecified => Transport::Udp,
+            // A WebSocket peer that is not one of our live flows: we never dial it.
+            UriTransport::WsOrWss => return respond(480),
+            UriTransport::Unknown(_) => return respond(503),
+            UriTransport::Invalid(_) => return respond(400),
+        };
+        match Dialable::from_transport(transport) {
+            Some(d) => Decision::Forward {
+                target: Target {
+                    transport: d,
+                    host: uri.host.clone(),
+                    port: target.port,
+                },
+                retarget,
+            },
+            None => respond(480),
+        }
+    }
+
+    /// Rewrite a request for forwarding (RFC 3261 §16.6): Request-URI, pre-loaded Route,
+    /// Max-Forwards, Record-Route, our Via, Content-Length. Returns the request and, for an
+    /// INVITE, the 100 Trying to send back.
+    fn forward(
+        &mut self,
+        mut req: Message,
+        ingress: &Flow,
+        hop: Hop,
+        now: Time,
+    ) -> (Message, Vec<Action>) {
+        let Hop {
+            listener,
+            flow: egress_flow,
+            retarget,
+            preload,
+        } = hop;
+        let egress = listener.transport;
+        let method = req.method().cloned();
+        if let (Some(uri), StartLine::Request(line)) = (retarget, &mut req.start)
+            && let Ok(u) = Uri::parse(&uri)
+        {
+            line.uri = u;
+        }
+        if !preload.is_empty() {
+            // RFC 3327 §5.4: the stored Path goes in front as Route values.
+            req.headers.insert(
+                0,
+                Header::new(HeaderName::Route, HeaderValue::Addresses(preload)),
+            );
+        }
+        // Max-Forwards: decremented, or 70 for an RFC 2543 request that had none (§16.6 item 3).
+        let mf = req
+            .max_forwards()
+            .map(|m| m.saturating_sub(1))
+            .unwrap_or(70);
+        req.headers.retain(|h| h.name != HeaderName::MaxForwards);
+        req.headers.insert(
+            0,
+            Header::new(HeaderName::MaxForwards, HeaderValue::Number(mf)),
+        );
+        let in_dialog = req.to().and_then(NameAddr::tag).is_some();
+        if method.as_ref().is_some_and(is_dialog_forming) && !in_dialog {
+            let rr = record_route(
+                &self.config,
+                &self.tokens,
+                ingress,
+                egress,
+                egress_flow.as_ref(),
+            );
+            if !rr.is_empty() {
+                req.headers.insert(
+                    0,
+                    Header::new(HeaderName::RecordRoute, HeaderValue::Addresses(rr)),
+                );
+            }
+        }
+        let branch = self.branch(&req, ingress);
+        let mut via = Via {
+            protocol: "SIP".into(),
+            version: "2.0".into(),
+            transport: egress.via_token().into(),
+            host: listener.host.clone(),
+            port: Some(listener.port),
+            params: Default::default(),
+        };
+        via.params.set("branch", Some(&branch));
+        req.headers
+            .insert(0, Header::new(HeaderName::Via, HeaderValue::Via(vec![via])));
+        // Content-Length always, so the message is framed on a stream too (3261-16.6-a).
+        req.headers.retain(|h| h.name != HeaderName::ContentLength);
+        req.headers.push(Header::new(
+            HeaderName::ContentLength,
+            HeaderValue::Number(u32::try_from(req.body.len()).unwrap_or(u32::MAX)),
+        ));
+        let mut out = Vec::new();
+        if method != Some(Method::Ack) {
+            self.pending.insert(
+                branch,
+                Pending {
+                    ingress: ingress.id,
+                    expires_at: now.plus_secs(TIMER_C_SECS),
+                },
+            );
+        }
+        if method == Some(Method::Invite) {
+            // A stateful proxy answers an INVITE with 100 at once (RFC 3261 §16.2), so the
+            // client stops waiting; RFC 7118 §8.2 F2.
+            out.push(Action::Send {
+                flow: ingress.id,
+                msg: response(&strip_our_via(req.clone()), 100, "", Vec::new()),
+            });
+        }
+        (req, out)
+    }
+
+    /// Our branch: derived from the client's branch and the ingress flow, so that a CANCEL and
+    /// the ACK of a non-2xx final response get the branch of their INVITE (RFC 3261 §16.11).
+    fn branch(&self, req: &Message, ingress: &Flow) -> String {
+        let mut h = DefaultHasher::new();
+        self.config.secret.hash(&mut h);
+        ingress.id.hash(&mut h);
+        // The request has our new Via not yet, so the top Via is the client's.
+        match req.top_via() {
+            Some(v) if v.has_rfc3261_branch() => {
+                v.branch().hash(&mut h);
+                v.host.to_string().hash(&mut h);
+                v.port.hash(&mut h);
+            }
+            _ => {
+                // RFC 2543 client: the transaction is its Call-ID, tags, CSeq number, R-URI.
+                req.call_id().hash(&mut h);
+                req.from().and_then(NameAddr::tag).hash(&mut h);
+                req.cseq().map(|c| c.seq).hash(&mut h);
+                req.request_line().map(|r| r.uri.to_string()).hash(&mut h);
+            }
+        }
+        format!("z9hG4bKsws{:016x}", h.finish())
+    }
+
+    /// The shell could not deliver a [`Action::Forward`] (connection refused, no route, TLS
+    /// unsupported): answer the request's sender with 503 (RFC 3261 §16.7 item 6 treats a
+    /// transport error like a 503 from the target), on the flow it came in on.
+    pub fn forward_failed(&mut self, req: Message, now: Time) -> Vec<Action> {
+        if !req.is_request() || req.method() == Some(&Method::Ack) {
+            return Vec::new();
+        }
+        let Some(branch) = req.top_via().and_then(Via::branch).map(str::to_string) else {
+            return Vec::new();
+        };
+        let Some(p) = self.pending.get_mut(&branch) else {
+            return Vec::new();
+        };
+        p.expires_at = p.expires_at.min(now.plus_secs(AFTER_FINAL_SECS));
+        let ingress = p.ingress;
+        if !self.flows.contains_key(&ingress) {
+            return Vec::new();
+        }
+        let original = strip_our_via(req);
+        let to_tag = self.to_tag(&original);
+        vec![Action::Send {
+            flow: ingress,
+            msg: response(&original, 503, &to_tag, Vec::new()),
+        }]
+    }
+
+    /// A response: pop our Via and send it on the flow the request came in on (3261-18.2.2-a).
+    fn on_response(&mut self, resp: Message, now: Time) -> Vec<Action> {
+        let Some(branch) = resp.top_via().and_then(Via::branch).map(str::to_string) else {
+            return Vec::new();
+        };
+        let Some(p) = self.pending.get_mut(&branch) else {
+            return Vec::new();
+        };
+        let code = resp.status_line().map(|s| s.code).unwrap_or(0);
+        if code >= 200 {
+            p.expires_at = p.expires_at.min(now.plus_secs(AFTER_FINAL_SECS));
+        }
+        let ingress = p.ingress;
+        if !self.flows.contains_key(&ingress) {
+            // 3261-18.2.2-b: the connection is gone; a WS client cannot be reached otherwise.
+            return Vec::new();
+        }
+        vec![Action::Send {
+            flow: ingress,
+            msg: strip_our_via(resp),
+        }]
+    }
+}
+
+/// Remove the top Via value (ours).
+fn strip_our_via(mut m: Message) -> Message {
+    if let Some(pos) = m.headers.iter().position(|h| h.name == HeaderName::Via) {
+        if let HeaderValue::Via(list) = &mut m.headers[pos].value
+            && list.len() > 1
+        {
+            list.remove(0);
+            return m;
+        }
+        m.headers.remove(pos);
+    }
+    m
+}
+
+fn first_route(m: &Message) -> Option<&NameAddr> {
+    m.routes().next()
+}
+
+fn pop_route(m: &mut Message) {
+    if let Some(pos) = m.headers.iter().position(|h| h.name == HeaderName::Route) {
+        if let HeaderValue::Addresses(list) = &mut m.headers[pos].value
+            && list.len() > 1
+        {
+            list.remove(0);
+            return;
+        }
+        m.headers.remove(pos);
+    }
+}
+
+/// RFC 3261 §18.2.1 and RFC 3581 §4 on the top Via of a request we received; RFC 7118 §5.3
+/// for WebSocket (see the module docs, A8).
+fn stamp_top_via(req: &mut Message, ingress: &Flow) {
+    let Some(h) = req.headers.iter_mut().find(|h| h.name == HeaderName::Via) else {
+        return;
+    };
+    let HeaderValue::Via(list) = &mut h.value else {
+        return;
+    };
+    let Some(via) = list.first_mut() else {
+        return;
+    };
+    let src = ingress.remote.ip();
+    let wants_rport = via.rport() == Some(None);
+    let sent_by_is_src = match &via.host {
+        Host::Ipv4(a) => std::net::IpAddr::V4(*a) == src,
+        Host::Ipv6(a) => std::net::IpAddr::V6(*a) == src,
+        Host::Domain(_) => false,
+    };
+    if wants_rport {
+        via.params
+            .set("rport", Some(&ingress.remote.port().to_string()));
+        via.params.set("received", Some(&src.to_string()));
+    } else if !ingress.transport.is_websocket() && !sent_by_is_src {
+        via.params.set("received", Some(&src.to_string()));
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,301 @@
+//! The registrar (RFC 3261 §10.3) with Outbound (RFC 5626 §6), Path (RFC 3327 §5.3) and GRUU
+//! (RFC 5627 §5): a pure function from a REGISTER, the flow it arrived on and the clock to the
+//! response, updating the location service.
+
+use super::location::{Binding, BindingKey, Location, aor_of};
+use super::response::response;
+use super::{Config, Time};
+use crate::proxy::flow_token::FlowTokens;
+use crate::sip::{Contact, Header, HeaderName, HeaderValue, Message, NameAddr, SipUri};
+use crate::transport::Flow;
+
+/// Option tags this registrar implements.
+pub const SUPPORTED: [&str; 3] = ["path", "outbound", "gruu"];
+
+/// Everything the registrar needs besides the request.
+pub struct Registrar<'a> {
+    pub config: &'a Config,
+    pub tokens: &'a FlowTokens,
+    pub location: &'a mut Location,
+}
+
+/// The public GRUU of an instance: the AoR with `gr=<instance>` (RFC 5627 §5.1, 5627-5.1-b).
+pub fn pub_gruu(aor: &str, instance: &str) -> String {
+    format!("{aor};gr={instance}")
+}
+
+/// The temporary GRUU of a registration: opaque, tied to the Call-ID so that a new Call-ID
+/// invalidates the earlier ones (RFC 5627 §5.1).
+pub fn temp_gruu(
+    tokens: &FlowTokens,
+    domain: &str,
+    aor: &str,
+    instance: &str,
+    call_id: &str,
+) -> String {
+    format!(
+        "sip:tgruu.{}@{domain};gr",
+        tokens.opaque("temp-gruu", &[aor, instance, call_id])
+    )
+}
+
+fn fail(req: &Message, to_tag: &str, code: u16, extra: Vec<Header>) -> Message {
+    response(req, code, to_tag, extra)
+}
+
+impl Registrar<'_> {
+    /// Handle a REGISTER whose Request-URI is ours.
+    pub fn register(&mut self, req: &Message, ingress: &Flow, now: Time, to_tag: &str) -> Message {
+        // RFC 3261 §10.3 step 2: Require must only name extensions we implement.
+        let unsupported: Vec<String> = req
+            .tokens(&HeaderName::Require)
+            .filter(|t| !SUPPORTED.iter().any(|s| s.eq_ignore_ascii_case(t)))
+            .map(str::to_string)
+            .collect();
+        if !unsupported.is_empty() {
+            return fail(
+                req,
+                to_tag,
+                420,
+                vec![Header::new(
+                    HeaderName::Unsupported,
+                    HeaderValue::Tokens(unsupported),
+                )],
+            );
+        }
+        // Step 3: the AoR must be a SIP URI of a domain we are responsible for.
+        let Some(to_uri) = req.to().and_then(NameAddr::sip_uri) else {
+            return fail(req, to_tag, 404, Vec::new());
+        };
+        if !self.config.is_our_domain(&to_uri.host) {
+            return fail(req, to_tag, 404, Vec::new());
+        }
+        let aor = aor_of(to_uri);
+        let domain = to_uri.host.to_string();
+
+        let path: Vec<NameAddr> = req.paths().cloned().collect();
+        // RFC 3327 §5.3: a Path the UA did not agree to is best refused (420).
+        if !path.is_empty() && !req.supports("path") {
+            return fail(
+                req,
+                to_tag,
+                420,
+                vec![Header::new(
+                    HeaderName::Unsupported,
+                    HeaderValue::Tokens(vec!["path".into()]),
+                )],
+            );
+        }
+        // RFC 5626 §6: Outbound applies when we are the first hop (no Path) or the first Path
+        // URI carries `ob`; otherwise a REGISTER asking for it gets 439 (5626-6-a, 11.6-a).
+        let first_hop = path
+            .first()
+            .map(|p| p.sip_uri().is_some_and(|u| u.params.has("ob")))
+            .unwrap_or(true);
+        let wants_outbound = req.supports("outbound");
+        let has_reg_id = req
+            .contacts()
+            .any(|c| c.reg_id().is_some() && c.instance().is_some());
+        if !first_hop && has_reg_id && wants_outbound {
+            return fail(req, to_tag, 439, Vec::new());
+        }
+        let outbound = self.config.outbound && first_hop && wants_outbound;
+
+        let header_expires = req.expires();
+        if req.contact_star() {
+            // Step 6: `Contact: *` only alone and with Expires: 0.
+            if req.contacts().next().is_some() || header_expires != Some(0) {
+                return fail(req, to_tag, 400, Vec::new());
+            }
+            self.location.remove_all(&aor);
+            return self.ok(req, &aor, &domain, now, to_tag, false, &path);
+        }
+
+        let contacts: Vec<&NameAddr> = req.contacts().collect();
+        let expiry_of = |c: &NameAddr| {
+            c.expires()
+                .or(header_expires)
+                .unwrap_or(self.config.expires.default)
+        };
+        // 5626-6-b: more than one non-zero-expiry Contact with a reg-id is refused.
+        if contacts
+            .iter()
+            .filter(|c| c.reg_id().is_some() && expiry_of(c) != 0)
+            .count()
+            > 1
+        {
+            return fail(req, to_tag, 400, Vec::new());
+        }
+        for c in &contacts {
+            let e = expiry_of(c);
+            if e != 0 && e < self.config.expires.min {
+                // RFC 3261 §10.3 step 7: 423 with our minimum.
+                return fail(
+                    req,
+                    to_tag,
+                    423,
+                    vec![Header::new(
+                        HeaderName::MinExpires,
+                        HeaderValue::Number(self.config.expires.min),
+                    )],
+                );
+            }
+            if c.instance().is_some() && e != 0 {
+                // 5627-5.1-a: a Contact that is the AoR itself, one of its GRUUs, or not a SIP
+                // URI cannot be registered with an instance.
+                match c.sip_uri() {
+                    None => return fail(req, to_tag, 403, Vec::new()),
+                    // The same user@host is the AoR itself or (with `gr`) one of its GRUUs.
+                    Some(u) if aor_of(u) == aor => return fail(req, to_tag, 403, Vec::new()),
+                    Some(_) => {}
+                }
+            }
+        }
+        let Some(call_id) = req.call_id() else {
+            return fail(req, to_tag, 400, Vec::new());
+        };
+        let cseq = req.cseq().map(|c| c.seq).unwrap_or(0);
+        let mut used_outbound = false;
+        for c in contacts {
+            let e = expiry_of(c).min(self.config.expires.max);
+            let instance = c.instance();
+            let key = match (&instance, c.reg_id()) {
+                (Some(i), Some(r)) if outbound => BindingKey::Outbound {
+                    instance: i.clone(),
+                    reg_id: r,
+                },
+                (Some(i), _) => BindingKey::Instance {
+                    instance: i.clone(),
+                },
+                (None, _) => BindingKey::Contact {
+                    uri: c.uri.to_string(),
+                },
+            };
+            used_outbound |= matches!(key, BindingKey::Outbound { .. });
+            if let Some(existing) = self.location.bindings(&aor).iter().find(|b| b.key == key) {
+                // Step 7: an older or repeated request must not overwrite a newer binding.
+                if existing.call_id == call_id && existing.cseq >= cseq {
+                    return fail(req, to_tag, 500, Vec::new());
+                }
+            }
+            if e == 0 {
+                self.location.remove(&aor, &key);
+                continue;
+            }
+            let mut contact = c.clone();
+            for p in ["expires", "pub-gruu", "temp-gruu"] {
+                contact.params.remove(p);
+            }
+            self.location.upsert(
+                &aor,
+                Binding {
+                    outbound: matches!(key, BindingKey::Outbound { .. }),
+                    key,
+                    contact,
+                    flow: ingress.id,
+                    transport: ingress.transport,
+                    path: path.clone(),
+                    call_id: call_id.to_string(),
+                    cseq,
+                    expires_at: Time(now.0.saturating_add(u64::from(e) * 1000)),
+                    updated_at: now,
+                },
+            );
+        }
+        self.ok(req, &aor, &domain, now, to_tag, used_outbound, &path)
+    }
+
+    /// The 200: every current binding with its remaining `expires` (JsSIP and SIP.js drop a
+    /// 200 without it), GRUUs when asked for (5627-5.2-a), `Require: outbound` when Outbound
+    /// was used (5626-6-c), the Path echoed (3327-5.3-a).
+    #[allow(clippy::too_many_arguments)]
+    fn ok(
+        &self,
+        req: &Message,
+        aor: &str,
+        domain: &str,
+        now: Time,
+        to_tag: &str,
+        used_outbound: bool,
+        path: &[NameAddr],
+    ) -> Message {
+        let gruu = self.config.gruu && req.supports("gruu");
+        let call_id = req.call_id().unwrap_or_default();
+        let contacts: Vec<NameAddr> = self
+            .location
+            .bindings(aor)
+            .iter()
+            .map(|b| {
+                let mut c = b.contact.clone();
+                c.params.set("expires", Some(&b.remaining(now).to_string()));
+                if let (true, Some(instance)) = (gruu, b.instance()) {
+                    c.params.set(
+                        "pub-gruu",
+                        Some(&format!("\"{}\"", pub_gruu(aor, instance))),
+                    );
+                    // Temporary GRUUs are only minted for this request's Call-ID (5627-5.1-b).
+                    if b.call_id == call_id {
+                        c.params.set(
+                            "temp-gruu",
+                            Some(&format!(
+                                "\"{}\"",
+                                temp_gruu(self.tokens, domain, aor, instance, call_id)
+                            )),
+                        );
+                    }
+                }
+                c
+            })
+            .collect();
+        let mut extra = Vec::new();
+        if used_outbound {
+            extra.push(Header::new(
+                HeaderName::Require,
+                HeaderValue::Tokens(vec!["outbound".into()]),
+            ));
+        }
+        extra.push(Header::new(
+            HeaderName::Supported,
+            HeaderValue::Tokens(vec!["path".into(), "outbound".into()]),
+        ));
+        if !path.is_empty() {
+            extra.push(Header::new(
+                HeaderName::Path,
+                HeaderValue::Addresses(path.to_vec()),
+            ));
+        }
+        if !contacts.is_empty() {
+            extra.push(Header::new(
+                HeaderName::Contact,
+                HeaderValue::Contact(Contact::List(contacts)),
+            ));
+        }
+        response(req, 200, to_tag, extra)
+    }
+}
+
+/// Parse a GRUU's `gr` parameter: `Some(instance)` for a public GRUU, `Some("")` for a
+/// temporary one (valueless `gr`).
+pub fn gruu_instance(uri: &SipUri) -> Option<&str> {
+    uri.params.get("gr").map(|v| v.unwrap_or(""))
+}
+
+/// The instance a temporary GRUU names, found by recomputing the tags of the live bindings.
+pub fn resolve_temp_gruu<'l>(
+    tokens: &FlowTokens,
+    location: &'l Location,
+    uri: &SipUri,
+) -> Option<(&'l str, &'l Binding)> {
+    let user = uri.user.as_deref()?;
+    let domain = uri.host.to_string();
+    location.aors().find_map(|aor| {
+        location.bindings(aor).iter().find_map(|b| {
+            let instance = b.instance()?;
+            let expected = temp_gruu(tokens, &domain, aor, instance, &b.call_id);
+            let expected_user = SipUri::parse(expected.trim_end_matches(";gr"))
+                .ok()
+                .and_then(|u| u.user);
+            (expected_user.as_deref() == Some(user)).then_some((aor, b))
+        })
+    })
+}

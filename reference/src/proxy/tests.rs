@@ -1,0 +1,806 @@
+//! The proxy's decisions, driven with parsed messages and fake flows. Test names carry the
+//! requirement IDs of REQUIREMENTS.md.
+
+use std::net::SocketAddr;
+
+use super::*;
+use crate::sip::{Contact, Message};
+use crate::transport::Flow;
+
+const ALICE_FLOW: FlowId = FlowId(1);
+const BOB_FLOW: FlowId = FlowId(2);
+const CAROL_FLOW: FlowId = FlowId(3);
+
+fn addr(s: &str) -> SocketAddr {
+    s.parse().expect("test addresses are valid")
+}
+
+fn config() -> Config {
+    let l = |transport, port| Listener {
+        transport,
+        host: Host::Domain("proxy.example.com".into()),
+        port,
+    };
+    Config {
+        domains: vec!["example.com".into()],
+        listeners: vec![
+            l(Transport::Udp, 5060),
+            l(Transport::Tcp, 5060),
+            l(Transport::Tls, 5061),
+            l(Transport::Ws, 80),
+            l(Transport::Wss, 443),
+        ],
+        wss_param_style: WssParamStyle::Rfc7118,
+        expires: Expiry::default(),
+        secret: b"test secret, 32 bytes long......".to_vec(),
+        outbound: true,
+        gruu: true,
+    }
+}
+
+fn flow(id: FlowId, transport: Transport, remote: &str) -> Flow {
+    let local = match transport {
+        Transport::Wss => "192.0.2.10:443",
+        Transport::Ws => "192.0.2.10:80",
+        _ => "192.0.2.10:5060",
+    };
+    Flow {
+        id,
+        transport,
+        local: addr(local),
+        remote: addr(remote),
+    }
+}
+
+/// Alice on WSS, Bob on UDP, Carol on plain WS.
+fn proxy() -> Proxy {
+    let mut p = Proxy::new(config());
+    p.flow_opened(flow(ALICE_FLOW, Transport::Wss, "198.51.100.1:50000"));
+    p.flow_opened(flow(BOB_FLOW, Transport::Udp, "203.0.113.22:5060"));
+    p.flow_opened(flow(CAROL_FLOW, Transport::Ws, "198.51.100.3:50003"));
+    p
+}
+
+fn msg(text: &str) -> Message {
+    let crlf = text.replace('\n', "\r\n");
+    Message::parse(crlf.as_bytes()).unwrap_or_else(|e| panic!("test message parses: {e}\n{text}"))
+}
+
+fn register(
+    user: &str,
+    host: &str,
+    transport: &str,
+    instance: &str,
+    call_id: &str,
+    cseq: u32,
+) -> Message {
+    msg(&format!(
+        "REGISTER sip:example.com SIP/2.0
+Via: SIP/2.0/{transport} {host};branch=z9hG4bKreg{call_id}{cseq}
+From: <sip:{user}@example.com>;tag=f{user}
+To: <sip:{user}@example.com>
+Call-ID: {call_id}
+CSeq: {cseq} REGISTER
+Max-Forwards: 70
+Supported: path, outbound, gruu
+Contact: <sip:{user}@{host};transport=ws;ob>;reg-id=1;+sip.instance=\"<urn:uuid:{instance}>\"
+
+"
+    ))
+}
+
+fn register_alice(p: &mut Proxy, now: Time) -> Message {
+    let req = register(
+        "alice",
+        "df7jal23ls0d.invalid",
+        "WSS",
+        "f81-7dec-14a06cf1",
+        "reg-a",
+        1,
+    );
+    let out = p.handle(req, ALICE_FLOW, now);
+    only_send(&out, ALICE_FLOW).clone()
+}
+
+fn only_send(out: &[Action], flow: FlowId) -> &Message {
+    match out {
+        [Action::Send { flow: f, msg }] if *f == flow => msg,
+        other => panic!("expected one Send on {flow}, got {other:#?}"),
+    }
+}
+
+fn status(out: &[Action]) -> Option<u16> {
+    match out {
+        [Action::Send { msg, .. }] => msg.status_line().map(|s| s.code),
+        _ => None,
+    }
+}
+
+fn invite(ruri: &str, via: &str, call_id: &str) -> Message {
+    msg(&format!(
+        "INVITE {ruri} SIP/2.0
+Via: {via}
+From: <sip:bob@example.com>;tag=bob1
+To: <{ruri}>
+Call-ID: {call_id}
+CSeq: 1 INVITE
+Max-Forwards: 70
+Contact: <sip:bob@203.0.113.22:5060;transport=udp>
+Content-Type: application/sdp
+
+v=0
+"
+    ))
+}
+
+fn bob_invite(ruri: &str) -> Message {
+    invite(
+        ruri,
+        "SIP/2.0/UDP 203.0.113.22:5060;branch=z9hG4bKbob1",
+        "call-1",
+    )
+}
+
+/// The single request sent on `flow` (after the 100 Trying to the caller, if any).
+fn delivered(out: &[Action], flow: FlowId) -> &Message {
+    out.iter()
+        .find_map(|a| match a {
+            Action::Send { flow: f, msg } if *f == flow && msg.is_request() => Some(msg),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("nothing delivered on {flow}: {out:#?}"))
+}
+
+fn no_forward(out: &[Action]) {
+    assert!(
+        !out.iter().any(|a| matches!(a, Action::Forward { .. })),
+        "no-connect: nothing may be dialled: {out:#?}"
+    );
+}
+
+#[test]
+fn req_5626_6_c_outbound_register_gets_require_outbound_and_every_contact_with_expires() {
+    let mut p = proxy();
+    let ok = register_alice(&mut p, Time(0));
+    assert_eq!(ok.status_line().map(|s| s.code), Some(200));
+    assert!(ok.tokens(&HeaderName::Require).any(|t| t == "outbound"));
+    let c: Vec<_> = ok.contacts().collect();
+    assert_eq!(c.len(), 1);
+    assert_eq!(c[0].expires(), Some(3600));
+    assert_eq!(c[0].reg_id(), Some(1));
+    assert_eq!(
+        c[0].instance().as_deref(),
+        Some("urn:uuid:f81-7dec-14a06cf1")
+    );
+    assert!(ok.to().and_then(NameAddr::tag).is_some());
+    let b = &p.location().bindings("sip:alice@example.com")[0];
+    assert_eq!((b.flow, b.outbound), (ALICE_FLOW, true));
+}
+
+#[test]
+fn req_5627_5_2_a_register_with_gruu_gets_pub_and_temp_gruu() {
+    let mut p = proxy();
+    let ok = register_alice(&mut p, Time(0));
+    let c = ok.contacts().next().expect("one contact");
+    assert_eq!(
+        c.pub_gruu().as_deref(),
+        Some("sip:alice@example.com;gr=urn:uuid:f81-7dec-14a06cf1")
+    );
+    let temp = c.temp_gruu().expect("temp-gruu");
+    assert!(
+        temp.starts_with("sip:tgruu.") && temp.ends_with("@example.com;gr"),
+        "{temp}"
+    );
+    // 5627-5.2-a: gruu is not listed in Supported of the response.
+    assert!(!ok.tokens(&HeaderName::Supported).any(|t| t == "gruu"));
+}
+
+#[test]
+fn req_5626_6_c_plain_register_has_no_require_outbound() {
+    let mut p = proxy();
+    let req = msg("REGISTER sip:example.com SIP/2.0
+Via: SIP/2.0/UDP 203.0.113.22:5060;branch=z9hG4bKr1
+From: <sip:bob@example.com>;tag=1
+To: <sip:bob@example.com>
+Call-ID: r1
+CSeq: 1 REGISTER
+Max-Forwards: 70
+Contact: <sip:bob@203.0.113.22:5060>;expires=120
+
+");
+    let out = p.handle(req, BOB_FLOW, Time(0));
+    let ok = only_send(&out, BOB_FLOW);
+    assert_eq!(ok.status_line().map(|s| s.code), Some(200));
+    assert_eq!(ok.tokens(&HeaderName::Require).count(), 0);
+    assert_eq!(ok.contacts().next().and_then(NameAddr::expires), Some(120));
+}
+
+#[test]
+fn req_5627_5_1_a_contact_equal_to_the_aor_with_an_instance_is_403() {
+    let mut p = proxy();
+    let req = msg("REGISTER sip:example.com SIP/2.0
+Via: SIP/2.0/WSS a.invalid;branch=z9hG4bKr1
+From: <sip:alice@example.com>;tag=1
+To: <sip:alice@example.com>
+Call-ID: r1
+CSeq: 1 REGISTER
+Max-Forwards: 70
+Contact: <sip:alice@example.com>;+sip.instance=\"<urn:uuid:1>\"
+
+");
+    assert_eq!(status(&p.handle(req, ALICE_FLOW, Time(0))), Some(403));
+}
+
+#[test]
+fn req_5626_6_b_two_reg_id_contacts_are_400() {
+    let mut p = proxy();
+    let req = msg("REGISTER sip:example.com SIP/2.0
+Via: SIP/2.0/WSS a.invalid;branch=z9hG4bKr1
+From: <sip:alice@example.com>;tag=1
+To: <sip:alice@example.com>
+Call-ID: r1
+CSeq: 1 REGISTER
+Max-Forwards: 70
+Supported: outbound
+Contact: <sip:a@a.invalid;transport=ws>;reg-id=1;+sip.instance=\"<urn:uuid:1>\", <sip:b@a.invalid;transport=ws>;reg-id=2;+sip.instance=\"<urn:uuid:1>\"
+
+");
+    assert_eq!(status(&p.handle(req, ALICE_FLOW, Time(0))), Some(400));
+}
+
+#[test]
+fn req_5626_6_a_path_without_ob_and_reg_id_gets_439() {
+    let mut p = proxy();
+    let req = msg("REGISTER sip:example.com SIP/2.0
+Via: SIP/2.0/UDP edge.example.net;branch=z9hG4bKr1
+Via: SIP/2.0/WS a.invalid;branch=z9hG4bKr0
+From: <sip:alice@example.com>;tag=1
+To: <sip:alice@example.com>
+Call-ID: r1
+CSeq: 1 REGISTER
+Max-Forwards: 69
+Supported: path, outbound
+Path: <sip:edge.example.net;lr>
+Contact: <sip:a@a.invalid;transport=ws>;reg-id=1;+sip.instance=\"<urn:uuid:1>\"
+
+");
+    assert_eq!(status(&p.handle(req, BOB_FLOW, Time(0))), Some(439));
+}
+
+#[test]
+fn req_3327_5_3_a_path_is_stored_and_echoed_and_preloaded() {
+    let mut p = proxy();
+    let req = msg("REGISTER sip:example.com SIP/2.0
+Via: SIP/2.0/UDP edge.example.net;branch=z9hG4bKr1
+Via: SIP/2.0/WS a.invalid;branch=z9hG4bKr0
+From: <sip:dave@example.com>;tag=1
+To: <sip:dave@example.com>
+Call-ID: r1
+CSeq: 1 REGISTER
+Max-Forwards: 69
+Supported: path
+Path: <sip:tok@edge.example.net;lr;ob>
+Contact: <sip:dave@a.invalid;transport=ws>
+
+");
+    let out = p.handle(req, BOB_FLOW, Time(0));
+    let ok = only_send(&out, BOB_FLOW);
+    assert_eq!(
+        ok.paths().map(|p| p.uri.to_string()).collect::<Vec<_>>(),
+        vec!["sip:tok@edge.example.net;lr;ob"]
+    );
+    // 3327-5.4-a: a request to the binding carries the Path as Route.
+    let out = p.handle(bob_invite("sip:dave@example.com"), BOB_FLOW, Time(1));
+    let fwd = delivered(&out, BOB_FLOW);
+    assert_eq!(
+        fwd.routes().next().map(|r| r.uri.to_string()).as_deref(),
+        Some("sip:tok@edge.example.net;lr;ob")
+    );
+}
+
+#[test]
+fn req_3261_10_3_too_short_expiry_gets_423_with_min_expires() {
+    let mut p = proxy();
+    let mut req = register("alice", "a.invalid", "WSS", "1", "r", 1);
+    req.headers
+        .push(Header::new(HeaderName::Expires, HeaderValue::Number(5)));
+    let out = p.handle(req, ALICE_FLOW, Time(0));
+    let r = only_send(&out, ALICE_FLOW);
+    assert_eq!(r.status_line().map(|s| s.code), Some(423));
+    assert_eq!(
+        r.value(&HeaderName::MinExpires),
+        Some(&HeaderValue::Number(60))
+    );
+}
+
+#[test]
+fn contact_star_with_expires_0_removes_every_binding() {
+    let mut p = proxy();
+    register_alice(&mut p, Time(0));
+    let req = msg("REGISTER sip:example.com SIP/2.0
+Via: SIP/2.0/WSS a.invalid;branch=z9hG4bKr9
+From: <sip:alice@example.com>;tag=1
+To: <sip:alice@example.com>
+Call-ID: reg-a
+CSeq: 2 REGISTER
+Max-Forwards: 70
+Contact: *
+Expires: 0
+
+");
+    let out = p.handle(req, ALICE_FLOW, Time(1));
+    assert_eq!(status(&out), Some(200));
+    assert!(p.location().bindings("sip:alice@example.com").is_empty());
+}
+
+#[test]
+fn req_5626_7_c_invite_to_the_aor_goes_over_the_registered_flow() {
+    let mut p = proxy();
+    register_alice(&mut p, Time(0));
+    let out = p.handle(bob_invite("sip:alice@example.com"), BOB_FLOW, Time(1));
+    no_forward(&out);
+    // RFC 3261 §16.2: 100 Trying to the caller first.
+    assert!(
+        matches!(&out[0], Action::Send { flow, msg } if *flow == BOB_FLOW && msg.status_line().map(|s| s.code) == Some(100))
+    );
+    let fwd = delivered(&out, ALICE_FLOW);
+    // Retargeted to the registered contact (RFC 3261 §16.5).
+    assert_eq!(
+        fwd.request_line().map(|r| r.uri.to_string()).as_deref(),
+        Some("sip:alice@df7jal23ls0d.invalid;transport=ws;ob")
+    );
+    assert_eq!(fwd.max_forwards(), Some(69));
+    assert_eq!(fwd.content_length(), Some(5));
+}
+
+#[test]
+fn req_7118_5_1_a_proxy_via_on_a_wss_hop_is_wss() {
+    let mut p = proxy();
+    register_alice(&mut p, Time(0));
+    let out = p.handle(bob_invite("sip:alice@example.com"), BOB_FLOW, Time(1));
+    let top = delivered(&out, ALICE_FLOW)
+        .top_via()
+        .expect("our Via")
+        .clone();
+    assert_eq!(top.transport, "WSS");
+    assert_eq!(top.port, Some(443));
+    assert!(top.has_rfc3261_branch());
+}
+
+#[test]
+fn req_5658_6_2_a_udp_to_wss_gets_two_record_routes_with_the_token_on_the_ws_side() {
+    let mut p = proxy();
+    register_alice(&mut p, Time(0));
+    let out = p.handle(bob_invite("sip:alice@example.com"), BOB_FLOW, Time(1));
+    let rr: Vec<_> = delivered(&out, ALICE_FLOW)
+        .record_routes()
+        .cloned()
+        .collect();
+    assert_eq!(rr.len(), 2, "{rr:?}");
+    let top = rr[0].sip_uri().expect("sip");
+    let second = rr[1].sip_uri().expect("sip");
+    // Top faces the egress (Alice, WSS: sip: + transport=ws + port 443, RFC 7118 §8.2 style).
+    assert_eq!(top.transport_param(), Some("ws"));
+    assert_eq!(top.port, Some(443));
+    assert!(top.lr());
+    assert_eq!(
+        p.tokens().check(top.user.as_deref().unwrap_or_default()),
+        TokenCheck::Valid(ALICE_FLOW)
+    );
+    // Second faces the ingress (Bob, UDP): no token on a datagram flow.
+    assert_eq!(second.transport_param(), Some("udp"));
+    assert_eq!(second.user, None);
+}
+
+#[test]
+fn req_5658_6_2_a_same_transport_gets_one_record_route() {
+    let mut p = proxy();
+    p.flow_opened(flow(FlowId(9), Transport::Wss, "198.51.100.9:50009"));
+    register_alice(&mut p, Time(0));
+    let req = invite(
+        "sip:alice@example.com",
+        "SIP/2.0/WSS e.invalid;branch=z9hG4bKe1",
+        "call-9",
+    );
+    let out = p.handle(req, FlowId(9), Time(1));
+    let rr: Vec<_> = delivered(&out, ALICE_FLOW)
+        .record_routes()
+        .cloned()
+        .collect();
+    assert_eq!(rr.len(), 1);
+    let u = rr[0].sip_uri().expect("sip");
+    assert_eq!(
+        p.tokens().check(u.user.as_deref().unwrap_or_default()),
+        TokenCheck::Valid(FlowId(9))
+    );
+}
+
+#[test]
+fn req_5626_5_3_1_b_bye_from_the_far_side_reaches_the_ws_flow_by_token() {
+    // RFC 7118 §8.2 F8 -> F9: Bob's BYE carries both Record-Route values as Route.
+    let mut p = proxy();
+    register_alice(&mut p, Time(0));
+    let out = p.handle(bob_invite("sip:alice@example.com"), BOB_FLOW, Time(1));
+    let rr: Vec<String> = delivered(&out, ALICE_FLOW)
+        .record_routes()
+        .map(|r| r.to_string())
+        .collect();
+    let bye = msg(&format!(
+        "BYE sip:alice@example.com;gr=urn:uuid:f81-7dec-14a06cf1;ob SIP/2.0
+Via: SIP/2.0/UDP 203.0.113.22;branch=z9hG4bKbiuiansd001
+Route: {}
+From: <sip:bob@example.com>;tag=bmqkjhsd
+To: <sip:alice@example.com>;tag=asdyka899
+Call-ID: call-1
+CSeq: 1201 BYE
+Max-Forwards: 70
+
+",
+        rr.iter().rev().cloned().collect::<Vec<_>>().join(", ")
+    ));
+    let out = p.handle(bye, BOB_FLOW, Time(2));
+    no_forward(&out);
+    let f9 = delivered(&out, ALICE_FLOW);
+    // 5658-5-a: both of our Route values consumed at once; R-URI unchanged.
+    assert_eq!(f9.routes().count(), 0);
+    assert_eq!(
+        f9.request_line().map(|r| r.uri.to_string()).as_deref(),
+        Some("sip:alice@example.com;gr=urn:uuid:f81-7dec-14a06cf1;ob")
+    );
+    assert_eq!(f9.top_via().map(|v| v.transport.as_str()), Some("WSS"));
+}
+
+#[test]
+fn req_5626_5_3_1_b_token_of_a_closed_flow_gets_430_and_a_tampered_one_403() {
+    let mut p = proxy();
+    let token = p.tokens().encode(CAROL_FLOW);
+    let bye = |user: &str| {
+        msg(&format!(
+            "BYE sip:carol@c.invalid;transport=ws SIP/2.0
+Via: SIP/2.0/UDP 203.0.113.22;branch=z9hG4bKb{user}
+Route: <sip:{user}@proxy.example.com:80;transport=ws;lr>
+From: <sip:bob@example.com>;tag=b
+To: <sip:carol@example.com>;tag=c
+Call-ID: c
+CSeq: 2 BYE
+Max-Forwards: 70
+
+"
+        ))
+    };
+    let mut forged = token.clone();
+    forged.pop();
+    forged.push(if token.ends_with('0') { '1' } else { '0' });
+    assert_eq!(
+        status(&p.handle(bye(&forged), BOB_FLOW, Time(0))),
+        Some(403)
+    );
+    p.flow_closed(CAROL_FLOW);
+    let out = p.handle(bye(&token), BOB_FLOW, Time(0));
+    no_forward(&out);
+    assert_eq!(status(&out), Some(430));
+}
+
+#[test]
+fn req_5626_7_d_after_the_flow_closes_an_invite_gets_480_without_dialling() {
+    let mut p = proxy();
+    register_alice(&mut p, Time(0));
+    assert_eq!(p.flow_closed(ALICE_FLOW), 1);
+    assert!(p.location().bindings("sip:alice@example.com").is_empty());
+    let out = p.handle(bob_invite("sip:alice@example.com"), BOB_FLOW, Time(1));
+    no_forward(&out);
+    assert_eq!(status(&out), Some(480));
+}
+
+#[test]
+fn req_3261_16_5_a_unknown_user_404_known_without_binding_480() {
+    let mut p = proxy();
+    assert_eq!(
+        status(&p.handle(bob_invite("sip:nobody@example.com"), BOB_FLOW, Time(0))),
+        Some(404)
+    );
+    register_alice(&mut p, Time(0));
+    p.tick(Time(3_600_000));
+    assert!(p.location().bindings("sip:alice@example.com").is_empty());
+    assert_eq!(
+        status(&p.handle(
+            bob_invite("sip:alice@example.com"),
+            BOB_FLOW,
+            Time(3_600_001)
+        )),
+        Some(480)
+    );
+}
+
+#[test]
+fn req_7118_b_1_a_invalid_host_is_never_dialled() {
+    let mut p = proxy();
+    for ruri in [
+        "sip:x@gone.invalid",
+        "sip:x@ws.example.net;transport=ws",
+        "sip:x@ws.example.net;transport=wss",
+    ] {
+        let out = p.handle(bob_invite(ruri), BOB_FLOW, Time(0));
+        no_forward(&out);
+        assert_eq!(status(&out), Some(480), "{ruri}");
+    }
+}
+
+#[test]
+fn foreign_udp_target_is_forwarded_with_content_length() {
+    let mut p = proxy();
+    let req = invite(
+        "sip:bob@203.0.113.22:5060;transport=udp",
+        "SIP/2.0/WSS a.invalid;branch=z9hG4bKa1",
+        "call-2",
+    );
+    let out = p.handle(req, ALICE_FLOW, Time(0));
+    let Some(Action::Forward { target, msg }) = out.last() else {
+        panic!("expected a forward: {out:#?}");
+    };
+    assert_eq!(target.transport, Dialable::Udp);
+    assert_eq!(target.port, 5060);
+    assert_eq!(msg.top_via().map(|v| v.transport.as_str()), Some("UDP"));
+    assert_eq!(msg.content_length(), Some(5));
+}
+
+#[test]
+fn req_3261_18_2_2_a_response_goes_back_on_the_arrival_flow() {
+    let mut p = proxy();
+    register_alice(&mut p, Time(0));
+    let out = p.handle(bob_invite("sip:alice@example.com"), BOB_FLOW, Time(1));
+    let fwd = delivered(&out, ALICE_FLOW).clone();
+    // Alice answers; the response's Vias say nothing reachable (`.invalid`, our own).
+    let mut ok = response::response(&fwd, 200, "alice1", Vec::new());
+    ok.headers.push(Header::new(
+        HeaderName::Contact,
+        HeaderValue::Contact(Contact::List(vec![
+            NameAddr::parse("<sip:alice@df7jal23ls0d.invalid;transport=ws;ob>").expect("valid"),
+        ])),
+    ));
+    let out = p.handle(ok, ALICE_FLOW, Time(2));
+    let back = only_send(&out, BOB_FLOW);
+    assert_eq!(back.status_line().map(|s| s.code), Some(200));
+    // Our Via popped: Bob's is on top again.
+    assert_eq!(back.top_via().and_then(Via::branch), Some("z9hG4bKbob1"));
+    assert_eq!(back.vias().count(), 1);
+}
+
+#[test]
+fn responses_for_unknown_branches_are_dropped() {
+    let mut p = proxy();
+    let resp = msg("SIP/2.0 200 OK
+Via: SIP/2.0/WS x.invalid;branch=z9hG4bKunknown
+From: <sip:a@example.com>;tag=1
+To: <sip:b@example.com>;tag=2
+Call-ID: x
+CSeq: 1 MESSAGE
+
+");
+    assert!(p.handle(resp, CAROL_FLOW, Time(0)).is_empty());
+}
+
+#[test]
+fn req_3261_16_3_max_forwards_zero_is_483_and_other_schemes_416() {
+    let mut p = proxy();
+    let mut req = bob_invite("sip:alice@example.com");
+    for h in &mut req.headers {
+        if h.name == HeaderName::MaxForwards {
+            h.value = HeaderValue::Number(0);
+        }
+    }
+    assert_eq!(status(&p.handle(req, BOB_FLOW, Time(0))), Some(483));
+    let tel = msg("INVITE tel:+15550100 SIP/2.0
+Via: SIP/2.0/UDP 203.0.113.22;branch=z9hG4bKt
+From: <sip:bob@example.com>;tag=1
+To: <tel:+15550100>
+Call-ID: t
+CSeq: 1 INVITE
+Max-Forwards: 70
+
+");
+    assert_eq!(status(&p.handle(tel, BOB_FLOW, Time(0))), Some(416));
+}
+
+#[test]
+fn malformed_requests_get_400_and_acks_are_never_answered() {
+    let mut p = proxy();
+    let no_call_id = msg("MESSAGE sip:alice@example.com SIP/2.0
+Via: SIP/2.0/UDP 203.0.113.22;branch=z9hG4bKm
+From: <sip:bob@example.com>;tag=1
+To: <sip:alice@example.com>
+CSeq: 1 MESSAGE
+Max-Forwards: 70
+
+");
+    assert_eq!(status(&p.handle(no_call_id, BOB_FLOW, Time(0))), Some(400));
+    let ack = msg("ACK sip:nobody@example.com SIP/2.0
+Via: SIP/2.0/UDP 203.0.113.22;branch=z9hG4bKack
+From: <sip:bob@example.com>;tag=1
+To: <sip:nobody@example.com>;tag=2
+Call-ID: a
+CSeq: 1 ACK
+Max-Forwards: 70
+
+");
+    assert!(p.handle(ack, BOB_FLOW, Time(0)).is_empty());
+}
+
+#[test]
+fn req_5627_6_1_a_gruus_route_to_their_instance_and_old_temp_gruus_expire() {
+    let mut p = proxy();
+    let ok = register_alice(&mut p, Time(0));
+    let c = ok.contacts().next().expect("contact").clone();
+    let pub_gruu = c.pub_gruu().expect("pub-gruu");
+    let temp = c.temp_gruu().expect("temp-gruu");
+    for target in [&pub_gruu, &temp] {
+        let out = p.handle(bob_invite(target), BOB_FLOW, Time(1));
+        delivered(&out, ALICE_FLOW);
+    }
+    // 5627-5.1-b: a refresh with a new Call-ID invalidates the earlier temporary GRUU.
+    let req = register(
+        "alice",
+        "df7jal23ls0d.invalid",
+        "WSS",
+        "f81-7dec-14a06cf1",
+        "reg-b",
+        1,
+    );
+    only_send(&p.handle(req, ALICE_FLOW, Time(2)), ALICE_FLOW);
+    assert_eq!(
+        status(&p.handle(bob_invite(&temp), BOB_FLOW, Time(3))),
+        Some(404)
+    );
+    delivered(
+        &p.handle(bob_invite(&pub_gruu), BOB_FLOW, Time(3)),
+        ALICE_FLOW,
+    );
+    // 5627-5.3-a: once the instance is gone its public GRUU gets 480; an unknown one 404.
+    p.flow_closed(ALICE_FLOW);
+    assert_eq!(
+        status(&p.handle(bob_invite(&pub_gruu), BOB_FLOW, Time(4))),
+        Some(480)
+    );
+    assert_eq!(
+        status(&p.handle(
+            bob_invite("sip:alice@example.com;gr=urn:uuid:nope"),
+            BOB_FLOW,
+            Time(4)
+        )),
+        Some(480)
+    );
+    assert_eq!(
+        status(&p.handle(
+            bob_invite("sip:zed@example.com;gr=urn:uuid:nope"),
+            BOB_FLOW,
+            Time(4)
+        )),
+        Some(404)
+    );
+}
+
+#[test]
+fn req_5626_6_d_reregistration_on_a_new_flow_moves_delivery() {
+    let mut p = proxy();
+    register_alice(&mut p, Time(0));
+    let again = register(
+        "alice",
+        "df7jal23ls0d.invalid",
+        "WS",
+        "f81-7dec-14a06cf1",
+        "reg-a",
+        2,
+    );
+    only_send(&p.handle(again, CAROL_FLOW, Time(1)), CAROL_FLOW);
+    p.flow_closed(ALICE_FLOW);
+    delivered(
+        &p.handle(bob_invite("sip:alice@example.com"), BOB_FLOW, Time(2)),
+        CAROL_FLOW,
+    );
+}
+
+#[test]
+fn req_7118_9_2_a_sips_request_never_leaves_over_plain_ws() {
+    let mut p = proxy();
+    let req = register("carol", "c.invalid", "WS", "c-1", "reg-c", 1);
+    only_send(&p.handle(req, CAROL_FLOW, Time(0)), CAROL_FLOW);
+    let sips = invite(
+        "sips:carol@example.com",
+        "SIP/2.0/WSS a.invalid;branch=z9hG4bKs1",
+        "call-s",
+    );
+    let out = p.handle(sips, ALICE_FLOW, Time(1));
+    no_forward(&out);
+    assert_eq!(status(&out), Some(480));
+    // Over WSS the same request is delivered.
+    let req = register("alice", "a.invalid", "WSS", "a-1", "reg-x", 1);
+    only_send(&p.handle(req, ALICE_FLOW, Time(0)), ALICE_FLOW);
+    let sips = invite(
+        "sips:alice@example.com",
+        "SIP/2.0/WS c.invalid;branch=z9hG4bKs2",
+        "call-t",
+    );
+    delivered(&p.handle(sips, CAROL_FLOW, Time(1)), ALICE_FLOW);
+}
+
+#[test]
+fn req_7118_5_3_a_ws_via_gets_no_received_unless_rport_asks() {
+    let mut p = proxy();
+    let out = p.handle(
+        register("alice", "a.invalid", "WSS", "1", "r1", 1),
+        ALICE_FLOW,
+        Time(0),
+    );
+    let v = only_send(&out, ALICE_FLOW).top_via().expect("via").clone();
+    assert_eq!(v.received(), None);
+    let mut req = register("alice", "a.invalid", "WSS", "1", "r2", 1);
+    for h in &mut req.headers {
+        if let HeaderValue::Via(v) = &mut h.value {
+            v[0].params.set("rport", None);
+        }
+    }
+    let out = p.handle(req, ALICE_FLOW, Time(0));
+    let v = only_send(&out, ALICE_FLOW).top_via().expect("via").clone();
+    // A8: RFC 3581 §4 wins when rport is asked for.
+    assert_eq!(v.received(), Some("198.51.100.1"));
+    assert_eq!(v.rport(), Some(Some(50000)));
+}
+
+#[test]
+fn cancel_gets_the_branch_of_its_invite() {
+    let mut p = proxy();
+    register_alice(&mut p, Time(0));
+    let inv = p.handle(bob_invite("sip:alice@example.com"), BOB_FLOW, Time(1));
+    let inv_branch = delivered(&inv, ALICE_FLOW)
+        .top_via()
+        .and_then(Via::branch)
+        .map(str::to_string);
+    let cancel = msg("CANCEL sip:alice@example.com SIP/2.0
+Via: SIP/2.0/UDP 203.0.113.22:5060;branch=z9hG4bKbob1
+From: <sip:bob@example.com>;tag=bob1
+To: <sip:alice@example.com>
+Call-ID: call-1
+CSeq: 1 CANCEL
+Max-Forwards: 70
+
+");
+    let out = p.handle(cancel, BOB_FLOW, Time(2));
+    let c = delivered(&out, ALICE_FLOW);
+    assert_eq!(
+        c.top_via().and_then(Via::branch).map(str::to_string),
+        inv_branch
+    );
+}
+
+#[test]
+fn forward_failure_answers_503_upstream() {
+    let mut p = proxy();
+    let req = invite(
+        "sip:bob@203.0.113.22:5060;transport=tcp",
+        "SIP/2.0/WSS a.invalid;branch=z9hG4bKa1",
+        "call-2",
+    );
+    let out = p.handle(req, ALICE_FLOW, Time(0));
+    let Some(Action::Forward { msg: fwd, .. }) = out.last() else {
+        panic!("expected a forward: {out:#?}");
+    };
+    let out = p.forward_failed(fwd.clone(), Time(1));
+    let r = only_send(&out, ALICE_FLOW);
+    assert_eq!(r.status_line().map(|s| s.code), Some(503));
+    assert_eq!(r.top_via().and_then(Via::branch), Some("z9hG4bKa1"));
+}
+
+#[test]
+fn options_to_the_server_itself_gets_200() {
+    let mut p = proxy();
+    let req = msg("OPTIONS sip:proxy.example.com SIP/2.0
+Via: SIP/2.0/WS c.invalid;branch=z9hG4bKo
+From: <sip:carol@example.com>;tag=1
+To: <sip:proxy.example.com>
+Call-ID: o
+CSeq: 1 OPTIONS
+Max-Forwards: 70
+
+");
+    assert_eq!(status(&p.handle(req, CAROL_FLOW, Time(0))), Some(200));
+}
