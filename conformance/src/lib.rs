@@ -1,4 +1,7 @@
 //! The conformance suite's library: the raw probe that speaks to a target byte for byte
-//! ([`wire`]). The `sipws` binary is built on it.
+//! ([`wire`]), the verdict model ([`verdict`]) and the report writers ([`report`]). The `sipws`
+//! binary is built on it.
 
+pub mod report;
+pub mod verdict;
 pub mod wire;
