@@ -5,9 +5,12 @@
 //! - [`ws`]: the WebSocket opening-handshake rules (RFC 6455 §4, RFC 7118 §4.1, RFC 7936);
 //! - [`transport`]: transports, Via tokens and the `transport=ws` ambiguity (RFC 7118 §5);
 //! - [`proxy`]: the registrar and record-routing proxy's decisions (RFC 3261 §10, §16;
-//!   RFC 5626, RFC 5627, RFC 5658), with no-connect semantics for WebSocket flows.
+//!   RFC 5626, RFC 5627, RFC 5658), with no-connect semantics for WebSocket flows;
+//! - [`ua`]: the user agent's protocol core, a SIP WebSocket client with Outbound and GRUU
+//!   (RFC 7118, RFC 5626 §4, RFC 5627 §4), driven by a shell like the proxy.
 
 pub mod proxy;
 pub mod sip;
 pub mod transport;
+pub mod ua;
 pub mod ws;
