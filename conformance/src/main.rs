@@ -1,9 +1,10 @@
 //! `sipws`: the conformance suite and reference tools for SIP over WebSocket (RFC 7118).
 //!
-//! Subcommands that exist so far are the codec and rule inspectors; `serve`, `test`, `vectors`,
-//! `client` and `bench` arrive with the issues that build them.
+//! Subcommands that exist so far are `serve` (the reference server) and the codec and rule
+//! inspectors; `test`, `vectors`, `client` and `bench` arrive with the issues that build them.
 
 mod inspect;
+mod serve;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -23,6 +24,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the reference server: registrar and record-routing proxy on WS, WSS, SIP/UDP and
+    /// SIP/TCP (RFC 7118, RFC 3261, RFC 5626). Binds loopback only by default and prints the
+    /// URLs it serves and the certificate WSS clients should trust.
+    Serve(Box<serve::ServeArgs>),
     /// Parse a SIP message and print its parsed form as JSON, or the error and its byte offset.
     ///
     /// The input is framed as one WebSocket message (RFC 7118 §5) unless --datagram is given.
@@ -64,6 +69,7 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Serve(args) => serve::serve(&args),
         Command::Parse { file, datagram } => inspect::parse(&file, datagram),
         Command::Handshake {
             file,

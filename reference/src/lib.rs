@@ -7,8 +7,11 @@
 //! - [`proxy`]: the registrar and record-routing proxy's decisions (RFC 3261 §10, §16;
 //!   RFC 5626, RFC 5627, RFC 5658), with no-connect semantics for WebSocket flows;
 //! - [`ua`]: the user agent's protocol core, a SIP WebSocket client with Outbound and GRUU
-//!   (RFC 7118, RFC 5626 §4, RFC 5627 §4), driven by a shell like the proxy.
+//!   (RFC 7118, RFC 5626 §4, RFC 5627 §4), driven by a shell like the proxy;
+//! - [`net`]: the tokio shell that serves them: WS, WSS, UDP and TCP listeners
+//!   ([`net::Server`]).
 
+pub mod net;
 pub mod proxy;
 pub mod sip;
 pub mod transport;

@@ -425,10 +425,12 @@ impl Proxy {
         if let Some(b) = self.location.find_contact(&ruri) {
             return self.to_binding(b, &ruri, false, is_ack);
         }
+        // Our host with a port we do not listen on is another element on the same host (a
+        // phone at 127.0.0.1:5070, say): forwarded, not answered as our domain.
         if self.config.is_our_domain(&ruri.host)
-            && ruri.port.is_none_or(|p| {
-                self.config.listeners.iter().any(|l| l.port == p) || ruri.user.is_some()
-            })
+            && ruri
+                .port
+                .is_none_or(|p| self.config.listeners.iter().any(|l| l.port == p))
         {
             return self.for_our_domain(req, &ruri, is_ack);
         }

@@ -804,3 +804,25 @@ Max-Forwards: 70
 ");
     assert_eq!(status(&p.handle(req, CAROL_FLOW, Time(0))), Some(200));
 }
+
+#[test]
+fn our_host_on_a_port_we_do_not_serve_is_forwarded() {
+    let mut p = proxy();
+    let req = invite(
+        "sip:phone@proxy.example.com:5070;transport=udp",
+        "SIP/2.0/WSS a.invalid;branch=z9hG4bKa7",
+        "call-7",
+    );
+    let out = p.handle(req, ALICE_FLOW, Time(0));
+    let Some(Action::Forward { target, .. }) = out.last() else {
+        panic!("expected a forward: {out:#?}");
+    };
+    assert_eq!((target.transport, target.port), (Dialable::Udp, 5070));
+    // On a port we serve, the same user is ours: unknown, 404.
+    let req = invite(
+        "sip:phone@proxy.example.com:5060",
+        "SIP/2.0/WSS a.invalid;branch=z9hG4bKa8",
+        "call-8",
+    );
+    assert_eq!(status(&p.handle(req, ALICE_FLOW, Time(0))), Some(404));
+}

@@ -1,0 +1,96 @@
+//! What an idle, registered WebSocket connection costs the server in heap memory (DESIGN.md:
+//! "a registered idle WS connection should cost a few KiB ... the server must hold tens of
+//! thousands of them"). A counting allocator measures the live heap before and after a
+//! bounded number of connections register and go idle; the figure is printed and held to a
+//! generous bound, so a regression (a per-connection read buffer, a channel block, a TLS-sized
+//! future on plain WS) fails.
+//!
+//! One test in this binary: the allocator counts the whole process.
+
+mod server_support;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::io::Write;
+use std::sync::atomic::{AtomicIsize, Ordering};
+
+use server_support::*;
+use sipws_reference::ws::OpCode;
+use sipws_reference::ws::codec::Event;
+
+struct Counting;
+
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+
+// SAFETY: every call is forwarded to the system allocator unchanged; only a counter is kept.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        // SAFETY: same layout contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        // SAFETY: `ptr` came from `alloc` with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE.fetch_add(
+            new_size as isize - layout.size() as isize,
+            Ordering::Relaxed,
+        );
+        // SAFETY: forwarded unchanged.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+const CONNECTIONS: usize = 300;
+
+#[test]
+fn an_idle_registered_ws_connection_costs_a_few_kib() {
+    let server = TestServer::start();
+    // Warm up: one connection through every path, so one-off allocations (runtime, proxy
+    // tables' first growth) are not counted per connection.
+    let mut warm = RawWs::connect(server.ws());
+    warm.send(
+        OpCode::Text,
+        outbound_register("warm", &server.domain, "WS").as_bytes(),
+    );
+    assert!(matches!(warm.next(), Seen::Event(Event::Message { .. })));
+    server.wait_bindings(1);
+
+    let before = LIVE.load(Ordering::Relaxed);
+    let mut clients = Vec::with_capacity(CONNECTIONS);
+    for i in 0..CONNECTIONS {
+        let mut c = RawWs::connect(server.ws());
+        let reg = outbound_register(&format!("user{i}"), &server.domain, "WS");
+        c.send(OpCode::Text, reg.as_bytes());
+        match c.next() {
+            Seen::Event(Event::Message { payload, .. }) => {
+                assert!(payload.starts_with(b"SIP/2.0 200 "), "registration {i}");
+            }
+            other => panic!("registration {i}: {other:?}"),
+        }
+        c.stream.flush().expect("flush");
+        clients.push(c.stream);
+    }
+    server.wait_bindings(CONNECTIONS + 1);
+    // Let every connection task settle in its idle wait.
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let after = LIVE.load(Ordering::Relaxed);
+    // The clients' own heap: a Vec of sockets (no heap per std TcpStream).
+    let client_side = (CONNECTIONS * std::mem::size_of::<std::net::TcpStream>()) as isize;
+    let per_connection = (after - before - client_side) / CONNECTIONS as isize;
+    println!("live heap per idle registered WS connection: {per_connection} bytes");
+    assert!(
+        per_connection < 8 * 1024,
+        "an idle registered WS connection costs {per_connection} bytes of heap"
+    );
+    drop(clients);
+    server.wait_bindings(1);
+    server.shutdown();
+}
