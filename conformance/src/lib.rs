@@ -2,6 +2,12 @@
 //! ([`wire`]), the verdict model ([`verdict`]) and the report writers ([`report`]). The `sipws`
 //! binary is built on it.
 
+pub mod embedded;
 pub mod report;
+pub mod runner;
+pub mod steps;
+pub mod suite;
+pub mod target;
 pub mod verdict;
 pub mod wire;
+pub mod world;

@@ -5,6 +5,7 @@
 
 mod inspect;
 mod serve;
+mod test_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -28,6 +29,13 @@ enum Command {
     /// SIP/TCP (RFC 7118, RFC 3261, RFC 5626). Binds loopback only by default and prints the
     /// URLs it serves and the certificate WSS clients should trust.
     Serve(Box<serve::ServeArgs>),
+    /// Run the conformance suite against a target and print a verdict per case (pass, fail,
+    /// warn, info, skip, error) with the requirement IDs it checks. Without a target URL the
+    /// embedded reference server is started and tested.
+    ///
+    /// Exit status: 0 no failure, 1 at least one failure (or harness error), 2 usage error or
+    /// target unreachable.
+    Test(Box<test_cmd::TestArgs>),
     /// Parse a SIP message and print its parsed form as JSON, or the error and its byte offset.
     ///
     /// The input is framed as one WebSocket message (RFC 7118 §5) unless --datagram is given.
@@ -70,6 +78,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve::serve(&args),
+        Command::Test(args) => test_cmd::test(&args),
         Command::Parse { file, datagram } => inspect::parse(&file, datagram),
         Command::Handshake {
             file,

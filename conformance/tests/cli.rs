@@ -140,3 +140,59 @@ fn req_7118_5_2_a_uri_reports_the_ws_or_wss_ambiguity() {
     assert_eq!(v["target"]["port"], 443);
     assert_eq!(sipws(&["uri", "sip:bad host"], b"").status.code(), Some(1));
 }
+
+#[test]
+fn test_runs_the_suite_against_the_embedded_server_and_passes() {
+    let dir = std::env::temp_dir().join(format!("sipws-cli-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let json = dir.join("report.json");
+    let junit = dir.join("report.xml");
+    let o = sipws(
+        &[
+            "test",
+            "--json",
+            json.to_str().expect("utf-8 path"),
+            "--junit",
+            junit.to_str().expect("utf-8 path"),
+        ],
+        b"",
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(stdout(&o).contains("PASS  subprotocol/upper-case-sip-only"));
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).expect("json written")).expect("valid JSON");
+    assert_eq!(v["summary"]["fail"], 0);
+    assert!(v["verdicts"].as_array().is_some_and(|a| !a.is_empty()));
+    let xml = std::fs::read_to_string(&junit).expect("junit written");
+    assert!(xml.contains("<testsuites name=\"sipws\""));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn test_with_no_matching_case_is_a_usage_error() {
+    let o = sipws(&["test", "--case", "no-such-subject/"], b"");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no case matches"));
+}
+
+#[test]
+fn test_against_an_unreachable_target_exits_2_naming_the_url() {
+    // Bind and drop a listener: its port is then closed.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("loopback port")
+        .port();
+    let url = format!("ws://127.0.0.1:{port}/");
+    let o = sipws(&["test", &url], b"");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains(&url));
+}
+
+#[test]
+fn test_list_shows_the_selected_cases() {
+    let o = sipws(&["test", "--list", "--tag", "req:7936-2-a"], b"");
+    assert_eq!(o.status.code(), Some(0));
+    let out = stdout(&o);
+    assert!(out.contains("subprotocol/upper-case-sip-only"));
+    assert!(!out.contains("handshake/post-is-refused"));
+}

@@ -16,12 +16,14 @@ pub fn case_line(v: &Verdict) -> String {
         Outcome::Error => "ERROR",
     };
     let mut line = format!("{tag} {:<48} [{}]", v.case.id, v.case.reqs.join(" "));
-    if v.outcome != Outcome::Pass || v.observed.is_some() {
+    if v.outcome != Outcome::Pass {
         line.push_str(" — ");
         line.push_str(&v.message);
         if let Some(o) = &v.observed {
             line.push_str(&format!(" (observed: {o})"));
         }
+    } else if let Some(o) = &v.observed {
+        line.push_str(&format!(" — observed: {o}"));
     }
     line
 }

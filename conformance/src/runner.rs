@@ -1,0 +1,137 @@
+//! Runs cases against a target, concurrently, each within a time bound, and turns what the
+//! steps found into verdicts.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::steps::{MatchError, Registry, StepError};
+use crate::suite::Case;
+use crate::target::Target;
+use crate::verdict::{Outcome, Verdict};
+use crate::world::World;
+
+#[derive(Debug, Clone, Copy)]
+pub struct RunOptions {
+    /// Cases in flight at once: waits for "nothing must arrive" overlap instead of adding up.
+    pub concurrency: usize,
+    /// A case that has not finished by then is a harness error.
+    pub case_timeout: Duration,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            concurrency: 32,
+            case_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Whether the target offers what a case needs (`@needs:` tags).
+fn missing_capability(target: &Target, needs: &[String]) -> Option<String> {
+    needs.iter().find_map(|n| {
+        let have = match n.as_str() {
+            "wss" => target.wss.is_some(),
+            "udp" => target.udp.is_some(),
+            _ => false,
+        };
+        (!have).then(|| format!("the target offers no {n} (needed by this case)"))
+    })
+}
+
+/// Run one case to its verdict.
+pub async fn run_case(
+    case: Case,
+    target: Arc<Target>,
+    registry: Arc<Registry>,
+    options: RunOptions,
+) -> Verdict {
+    let started = Instant::now();
+    let mut world = World::new(target.clone());
+    let result: Result<(), StepError> =
+        if let Some(reason) = missing_capability(&target, &case.info.needs) {
+            Err(StepError::Skip(reason))
+        } else {
+            let steps = case.steps.clone();
+            let run = async {
+                for step in &steps {
+                    let (def, args) = registry.find(&step.text).map_err(|e| match e {
+                        MatchError::None => StepError::harness(format!(
+                            "no step definition matches line {}: {:?}",
+                            step.line, step.text
+                        )),
+                        MatchError::Ambiguous(p) => StepError::harness(format!(
+                            "line {} matches several step definitions: {p:?}",
+                            step.line
+                        )),
+                    })?;
+                    registry
+                        .run(def, &mut world, args, step)
+                        .await
+                        .map_err(|e| match e {
+                            StepError::Broken { message, cap } => StepError::Broken {
+                                message: format!("{} {} — {message}", step.keyword, step.text),
+                                cap,
+                            },
+                            other => other,
+                        })?;
+                }
+                Ok(())
+            };
+            match tokio::time::timeout(options.case_timeout, run).await {
+                Ok(r) => r,
+                Err(_) => Err(StepError::harness(format!(
+                    "the case did not finish within {} ms",
+                    options.case_timeout.as_millis()
+                ))),
+            }
+        };
+    let (outcome, message) = match result {
+        Ok(()) => (Outcome::Pass, format!("{} steps passed", case.steps.len())),
+        Err(StepError::Broken { message, cap }) => {
+            // The weaker of the case's level and the step's own modality decides.
+            let level = match cap {
+                Some(c) if c > case.info.level => c,
+                _ => case.info.level,
+            };
+            (level.broken(), message)
+        }
+        Err(StepError::Skip(reason)) => (Outcome::Skip, reason),
+        Err(StepError::Harness(reason)) => (Outcome::Error, reason),
+    };
+    let observed = (!world.observed.is_empty()).then(|| world.observed.join("; "));
+    Verdict {
+        case: case.info,
+        outcome,
+        message,
+        observed,
+        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        evidence: world.into_evidence(),
+    }
+}
+
+/// Run every case; verdicts come back in the cases' order.
+pub async fn run(cases: Vec<Case>, target: Arc<Target>, options: RunOptions) -> Vec<Verdict> {
+    let registry = Arc::new(Registry::new());
+    let limit = Arc::new(Semaphore::new(options.concurrency.max(1)));
+    let mut set = JoinSet::new();
+    let count = cases.len();
+    for (i, case) in cases.into_iter().enumerate() {
+        let (target, registry, limit) = (target.clone(), registry.clone(), limit.clone());
+        set.spawn(async move {
+            // The semaphore is never closed, so acquiring cannot fail.
+            let _permit = limit.acquire_owned().await;
+            (i, run_case(case, target, registry, options).await)
+        });
+    }
+    let mut verdicts: Vec<Option<Verdict>> = (0..count).map(|_| None).collect();
+    while let Some(joined) = set.join_next().await {
+        if let Ok((i, v)) = joined {
+            verdicts[i] = Some(v);
+        }
+    }
+    verdicts.into_iter().flatten().collect()
+}

@@ -1,0 +1,294 @@
+//! The target under test: its WebSocket endpoints, how to trust its certificate, its SIP
+//! domain and optional UDP address; and the embedded reference server, the default target.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use thiserror::Error;
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+
+use crate::wire::{Probe, ProbeError};
+
+#[derive(Debug, Error)]
+pub enum TargetError {
+    #[error("{url}: {problem}")]
+    Url { url: String, problem: &'static str },
+    #[error("{url}: cannot resolve {host}: {source}")]
+    Resolve {
+        url: String,
+        host: String,
+        source: std::io::Error,
+    },
+    #[error("{url}: {source}")]
+    Connect { url: String, source: ProbeError },
+    #[error("{url}: TLS handshake failed: {source}")]
+    Tls { url: String, source: std::io::Error },
+    #[error("reading the CA file {path}: {problem}")]
+    Ca { path: String, problem: String },
+}
+
+/// A `ws://` or `wss://` URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WsEndpoint {
+    pub url: String,
+    pub secure: bool,
+    pub host: String,
+    pub port: u16,
+    /// Resource name with query, `/` when the URL has none (RFC 6455 §3).
+    pub path: String,
+}
+
+impl WsEndpoint {
+    pub fn parse(url: &str) -> Result<WsEndpoint, TargetError> {
+        let bad = |problem| TargetError::Url {
+            url: url.to_string(),
+            problem,
+        };
+        let (secure, rest) = if let Some(r) = url.strip_prefix("ws://") {
+            (false, r)
+        } else if let Some(r) = url.strip_prefix("wss://") {
+            (true, r)
+        } else {
+            return Err(bad("expected a ws:// or wss:// URL"));
+        };
+        if rest.contains('#') {
+            return Err(bad("a WebSocket URL has no fragment (RFC 6455 §3)"));
+        }
+        let (authority, path) = match rest.find('/') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, "/"),
+        };
+        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+            let (h, after) = v6
+                .split_once(']')
+                .ok_or_else(|| bad("unclosed [ in the host"))?;
+            (h.to_string(), after.strip_prefix(':'))
+        } else {
+            match authority.rsplit_once(':') {
+                Some((h, p)) => (h.to_string(), Some(p)),
+                None => (authority.to_string(), None),
+            }
+        };
+        if host.is_empty() {
+            return Err(bad("no host"));
+        }
+        let port = match port {
+            Some(p) => p.parse().map_err(|_| bad("invalid port"))?,
+            None if secure => 443,
+            None => 80,
+        };
+        Ok(WsEndpoint {
+            url: url.to_string(),
+            secure,
+            host,
+            port,
+            path: path.to_string(),
+        })
+    }
+
+    /// The `Host` header value: the port only when it is not the default (RFC 6455 §4.1).
+    pub fn authority(&self) -> String {
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        let default = if self.secure { 443 } else { 80 };
+        if self.port == default {
+            host
+        } else {
+            format!("{host}:{}", self.port)
+        }
+    }
+
+    pub async fn resolve(&self) -> Result<SocketAddr, TargetError> {
+        let mut addrs = tokio::net::lookup_host((self.host.as_str(), self.port))
+            .await
+            .map_err(|source| TargetError::Resolve {
+                url: self.url.clone(),
+                host: self.host.clone(),
+                source,
+            })?;
+        addrs.next().ok_or_else(|| TargetError::Url {
+            url: self.url.clone(),
+            problem: "the host resolves to no address",
+        })
+    }
+}
+
+/// How the probe trusts a WSS target's certificate.
+#[derive(Debug, Clone)]
+pub enum Trust {
+    /// Certificates in PEM (a CA, or the server's own certificate).
+    Pem(String),
+    /// Any certificate (`--insecure`): the handshake is still TLS, nothing is verified.
+    Insecure,
+}
+
+/// Everything the suite knows of its target.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// What the reports call it.
+    pub label: String,
+    pub ws: Option<WsEndpoint>,
+    pub wss: Option<WsEndpoint>,
+    pub trust: Trust,
+    /// The SIP domain of the test users (`sip:alice@<domain>`).
+    pub domain: String,
+    pub udp: Option<SocketAddr>,
+    /// The one timeout knob: how long to wait for any single answer.
+    pub timeout: Duration,
+}
+
+impl Target {
+    /// Open a raw probe connection to the ws (or, with `secure`, the wss) endpoint.
+    pub async fn connect(&self, secure: bool) -> Result<Option<Probe>, TargetError> {
+        let Some(ep) = (if secure { &self.wss } else { &self.ws }) else {
+            return Ok(None);
+        };
+        let addr = ep.resolve().await?;
+        if !secure {
+            return Probe::connect(addr)
+                .await
+                .map(Some)
+                .map_err(|source| TargetError::Connect {
+                    url: ep.url.clone(),
+                    source,
+                });
+        }
+        let tcp = TcpStream::connect(addr)
+            .await
+            .map_err(|e| TargetError::Connect {
+                url: ep.url.clone(),
+                source: ProbeError::Connect { addr, source: e },
+            })?;
+        let connector = TlsConnector::from(Arc::new(self.tls_config()?));
+        let name = ServerName::try_from(ep.host.clone()).map_err(|_| TargetError::Url {
+            url: ep.url.clone(),
+            problem: "the host is not a valid TLS server name",
+        })?;
+        let tls = connector
+            .connect(name, tcp)
+            .await
+            .map_err(|source| TargetError::Tls {
+                url: ep.url.clone(),
+                source,
+            })?;
+        Ok(Some(Probe::over(Box::new(tls))))
+    }
+
+    fn tls_config(&self) -> Result<ClientConfig, TargetError> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = ClientConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| TargetError::Ca {
+                path: "(rustls)".into(),
+                problem: e.to_string(),
+            })?;
+        Ok(match &self.trust {
+            Trust::Pem(pem) => {
+                let mut roots = RootCertStore::empty();
+                for cert in CertificateDer::pem_slice_iter(pem.as_bytes()) {
+                    let cert = cert.map_err(|e| TargetError::Ca {
+                        path: "(PEM)".into(),
+                        problem: e.to_string(),
+                    })?;
+                    roots.add(cert).map_err(|e| TargetError::Ca {
+                        path: "(PEM)".into(),
+                        problem: e.to_string(),
+                    })?;
+                }
+                builder.with_root_certificates(roots).with_no_client_auth()
+            }
+            Trust::Insecure => builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider)))
+                .with_no_client_auth(),
+        })
+    }
+}
+
+/// `--insecure`: accept whatever certificate the target shows (signatures are still checked so
+/// the TLS handshake itself is sound).
+#[derive(Debug)]
+struct AcceptAnyCertificate(Arc<rustls::crypto::CryptoProvider>);
+
+impl ServerCertVerifier for AcceptAnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        let e = WsEndpoint::parse("ws://127.0.0.1:8080/ws?x=1").expect("valid");
+        assert_eq!(
+            (e.host.as_str(), e.port, e.path.as_str()),
+            ("127.0.0.1", 8080, "/ws?x=1")
+        );
+        assert_eq!(e.authority(), "127.0.0.1:8080");
+        let e = WsEndpoint::parse("wss://example.com").expect("valid");
+        assert_eq!(
+            (e.port, e.path.as_str(), e.authority().as_str()),
+            (443, "/", "example.com")
+        );
+        let e = WsEndpoint::parse("ws://[::1]:9/").expect("valid");
+        assert_eq!(
+            (e.host.as_str(), e.authority().as_str()),
+            ("::1", "[::1]:9")
+        );
+        assert!(WsEndpoint::parse("http://x").is_err());
+        assert!(WsEndpoint::parse("ws://x/#frag").is_err());
+        assert!(WsEndpoint::parse("ws://x:99999").is_err());
+        assert!(WsEndpoint::parse("ws://:80").is_err());
+    }
+}

@@ -1,0 +1,197 @@
+//! `sipws test`: run the conformance suite against a target (the embedded reference server by
+//! default) and report verdicts per case, with exit codes CI can trust.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use clap::Args;
+use sipws::report::{console, junit, write_json};
+use sipws::runner::{RunOptions, run};
+use sipws::suite::{Filter, load};
+use sipws::target::{Target, Trust, WsEndpoint};
+use sipws::verdict::{Level, Report};
+
+#[derive(Args, Debug)]
+pub struct TestArgs {
+    /// The target's ws:// URL; without it the embedded reference server is started and tested.
+    pub target: Option<String>,
+    /// The target's wss:// URL (cases tagged @needs:wss are skipped without it).
+    #[arg(long)]
+    pub wss: Option<String>,
+    /// PEM file with the CA (or certificate) that signs the target's WSS certificate.
+    #[arg(long, conflicts_with = "insecure")]
+    pub ca: Option<PathBuf>,
+    /// Accept any WSS certificate.
+    #[arg(long)]
+    pub insecure: bool,
+    /// SIP domain of the test users (default: the ws URL's host).
+    #[arg(long)]
+    pub domain: Option<String>,
+    /// The target's SIP/UDP address (cases tagged @needs:udp are skipped without it).
+    #[arg(long)]
+    pub udp: Option<std::net::SocketAddr>,
+    /// Run only cases whose id starts with this (repeatable).
+    #[arg(long = "case")]
+    pub cases: Vec<String>,
+    /// Run only cases carrying this tag, e.g. `req:7118-4.1-b`, `subject:handshake` (repeatable;
+    /// all must match).
+    #[arg(long = "tag")]
+    pub tags: Vec<String>,
+    /// Run only cases of this level: must, should, may, info (repeatable).
+    #[arg(long = "level")]
+    pub levels: Vec<String>,
+    /// Leave out cases whose id starts with this (repeatable).
+    #[arg(long = "exclude")]
+    pub exclude: Vec<String>,
+    /// List the selected cases and exit.
+    #[arg(long)]
+    pub list: bool,
+    /// Write the JSON report (schema: conformance/report.schema.json) to this file.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Write a JUnit XML report to this file.
+    #[arg(long)]
+    pub junit: Option<PathBuf>,
+    /// Show the evidence (bytes sent and received) of every case that did not pass.
+    #[arg(long, short)]
+    pub verbose: bool,
+    /// How long to wait for any single answer, in milliseconds.
+    #[arg(long, default_value_t = 1000)]
+    pub timeout: u64,
+    /// Cases run at once.
+    #[arg(long, default_value_t = 32)]
+    pub concurrency: usize,
+}
+
+/// Exit code 2: a usage error or an unreachable target.
+fn usage(message: impl std::fmt::Display) -> Result<ExitCode> {
+    eprintln!("sipws test: {message}");
+    Ok(ExitCode::from(2))
+}
+
+pub fn test(args: &TestArgs) -> Result<ExitCode> {
+    let mut levels = Vec::new();
+    for l in &args.levels {
+        match Level::parse(l) {
+            Some(l) => levels.push(l),
+            None => return usage(format!("unknown level {l:?}: must, should, may or info")),
+        }
+    }
+    let filter = Filter {
+        ids: args.cases.clone(),
+        tags: args.tags.clone(),
+        levels,
+        exclude: args.exclude.clone(),
+    };
+    let cases: Vec<_> = load()
+        .context("loading the embedded features")?
+        .into_iter()
+        .filter(|c| filter.matches(&c.info))
+        .collect();
+    if cases.is_empty() {
+        return usage("no case matches the filters");
+    }
+    if args.list {
+        for c in &cases {
+            println!(
+                "{:<48} {:<6} [{}] {}",
+                c.info.id,
+                c.info.level.as_str(),
+                c.info.reqs.join(" "),
+                c.info.title
+            );
+        }
+        println!("{} cases", cases.len());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async {
+        let timeout = Duration::from_millis(args.timeout);
+        let (server, target) = match &args.target {
+            None => {
+                let (handle, target) = sipws::embedded::start(timeout)
+                    .await
+                    .context("starting the embedded reference server")?;
+                (Some(handle), target)
+            }
+            Some(url) => match external_target(args, url, timeout) {
+                Ok(t) => (None, t),
+                Err(e) => return usage(e),
+            },
+        };
+        // An unreachable target is a usage-level failure (exit 2), not a suite of errors.
+        if let Err(e) = target.connect(false).await {
+            if let Some(s) = server {
+                s.shutdown().await;
+            }
+            return usage(format!("target unreachable: {e}"));
+        }
+        let started = Instant::now();
+        let target = Arc::new(target);
+        let options = RunOptions {
+            concurrency: args.concurrency,
+            case_timeout: timeout * 10,
+        };
+        let verdicts = run(cases, target.clone(), options).await;
+        let report = Report::new(
+            target.label.clone(),
+            u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            verdicts,
+        );
+        if let Some(s) = server {
+            s.shutdown().await;
+        }
+        let stdout = std::io::stdout();
+        console::write(&report, args.verbose, &mut stdout.lock())?;
+        if let Some(path) = &args.json {
+            let mut f = BufWriter::new(
+                File::create(path).with_context(|| format!("creating {}", path.display()))?,
+            );
+            write_json(&report, &mut f)?;
+            f.flush()?;
+        }
+        if let Some(path) = &args.junit {
+            let mut f = BufWriter::new(
+                File::create(path).with_context(|| format!("creating {}", path.display()))?,
+            );
+            junit::write(&report, &mut f)?;
+            f.flush()?;
+        }
+        Ok(ExitCode::from(report.exit_code()))
+    })
+}
+
+fn external_target(args: &TestArgs, url: &str, timeout: Duration) -> Result<Target> {
+    let ws = WsEndpoint::parse(url)?;
+    if ws.secure {
+        anyhow::bail!("{url}: give the ws:// URL as the target and the wss:// one with --wss");
+    }
+    let wss = args.wss.as_deref().map(WsEndpoint::parse).transpose()?;
+    let trust = match (&args.ca, args.insecure) {
+        (Some(path), _) => Trust::Pem(
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
+        ),
+        (None, true) => Trust::Insecure,
+        (None, false) if wss.is_some() => {
+            anyhow::bail!("--wss needs --ca FILE or --insecure")
+        }
+        (None, false) => Trust::Insecure,
+    };
+    Ok(Target {
+        label: url.to_string(),
+        domain: args.domain.clone().unwrap_or_else(|| ws.host.clone()),
+        ws: Some(ws),
+        wss,
+        trust,
+        udp: args.udp,
+        timeout,
+    })
+}
