@@ -826,3 +826,75 @@ fn our_host_on_a_port_we_do_not_serve_is_forwarded() {
     );
     assert_eq!(status(&p.handle(req, ALICE_FLOW, Time(0))), Some(404));
 }
+
+mod record_route_property {
+    use super::*;
+    use crate::proxy::record_route::{is_ours, record_route};
+    use crate::transport::{UriTransport, uri_target};
+    use proptest::prelude::*;
+
+    /// Does a Record-Route entry lead back to our listener of `t`?
+    fn leads_to(p: &Proxy, entry: &NameAddr, t: Transport) -> bool {
+        let Some(u) = entry.sip_uri() else {
+            return false;
+        };
+        let target = uri_target(u);
+        let listener = p
+            .config()
+            .listener(t)
+            .expect("test config has every listener");
+        let transport_ok = target.transport.admits(t)
+            // TLS is written as sips: without a transport parameter (RFC 5658 §6.2).
+            || (t == Transport::Tls && u.secure && target.transport == UriTransport::Unspecified);
+        is_ours(p.config(), u) && transport_ok && target.port == listener.port
+    }
+
+    proptest! {
+        #[test]
+        fn req_5658_6_2_a_entries_resolve_back_to_the_right_listener_and_flow(
+            tin in prop::sample::select(Transport::ALL.to_vec()),
+            tout in prop::sample::select(Transport::ALL.to_vec()),
+            in_id in 10u64..1_000_000,
+            out_id in 1_000_000u64..2_000_000,
+        ) {
+            let mut p = Proxy::new(config());
+            let ingress = flow(FlowId(in_id), tin, "198.51.100.7:40000");
+            let egress = flow(FlowId(out_id), tout, "198.51.100.8:40001");
+            p.flow_opened(ingress);
+            p.flow_opened(egress);
+            let rr = record_route(p.config(), p.tokens(), &ingress, tout, Some(&egress));
+            let expected = if tin == tout { 1 } else { 2 };
+            prop_assert_eq!(rr.len(), expected);
+            // The side each entry faces, top first.
+            let sides: Vec<&Flow> = if tin == tout { vec![&ingress] } else { vec![&egress, &ingress] };
+            for (entry, side) in rr.iter().zip(&sides) {
+                prop_assert!(leads_to(&p, entry, side.transport), "{} does not lead to {:?}", entry, side.transport);
+                prop_assert!(entry.sip_uri().is_some_and(|u| u.lr()));
+                let user = entry.sip_uri().and_then(|u| u.user.clone());
+                if side.transport.is_reliable() {
+                    prop_assert_eq!(user.map(|u| p.tokens().check(&u)), Some(TokenCheck::Valid(side.id)));
+                } else {
+                    prop_assert_eq!(user, None);
+                }
+            }
+            // An in-dialog request from the far side, routed by the callee's route set (the
+            // Record-Route in order), reaches the ingress flow when that flow is a connection.
+            if tin.is_reliable() {
+                let route = rr.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(", ");
+                let bye = msg(&format!("BYE sip:caller@c.invalid;transport=ws SIP/2.0
+Via: SIP/2.0/{} far.example.net;branch=z9hG4bKfar
+Route: {route}
+From: <sip:callee@example.com>;tag=b
+To: <sip:caller@example.com>;tag=a
+Call-ID: rr-prop
+CSeq: 2 BYE
+Max-Forwards: 70
+
+", tout.via_token()));
+                let out = p.handle(bye, egress.id, Time(0));
+                let reached = out.iter().any(|a| matches!(a, Action::Send { flow, msg } if *flow == ingress.id && msg.is_request()));
+                prop_assert!(reached, "{:?}->{:?}: {:#?}", tin, tout, out);
+            }
+        }
+    }
+}
