@@ -32,6 +32,7 @@ pub async fn start(timeout: Duration) -> Result<(ServerHandle, Target), NetError
             .unwrap_or_else(|| "127.0.0.1".into()),
         udp: addrs.udp,
         timeout,
+        capabilities: vec!["outbound".into(), "two-users".into()],
     };
     Ok((server.spawn(), target))
 }

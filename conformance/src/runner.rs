@@ -36,6 +36,8 @@ fn missing_capability(target: &Target, needs: &[String]) -> Option<String> {
         let have = match n.as_str() {
             "wss" => target.wss.is_some(),
             "udp" => target.udp.is_some(),
+            // Declared by the target profile; the reference server has both.
+            "outbound" | "two-users" => target.capabilities.iter().any(|c| c == n),
             _ => false,
         };
         (!have).then(|| format!("the target offers no {n} (needed by this case)"))

@@ -12,17 +12,8 @@ use thiserror::Error;
 
 use crate::verdict::{CaseInfo, Level};
 
-/// The feature files, embedded at build time.
-pub const FEATURES: &[(&str, &str)] = &[
-    (
-        "handshake.feature",
-        include_str!("../../features/handshake.feature"),
-    ),
-    (
-        "subprotocol.feature",
-        include_str!("../../features/subprotocol.feature"),
-    ),
-];
+/// The feature files (name, text), embedded at build time by `build.rs`.
+pub const FEATURES: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/features.rs"));
 
 /// One step of a case.
 #[derive(Debug, Clone, PartialEq, Eq)]

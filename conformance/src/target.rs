@@ -144,6 +144,9 @@ pub struct Target {
     pub udp: Option<SocketAddr>,
     /// The one timeout knob: how long to wait for any single answer.
     pub timeout: Duration,
+    /// Capabilities the target declares (`outbound`, `two-users`) for `@needs:` tags that
+    /// cannot be probed.
+    pub capabilities: Vec<String>,
 }
 
 impl Target {

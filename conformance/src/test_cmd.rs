@@ -63,6 +63,9 @@ pub struct TestArgs {
     /// How long to wait for any single answer, in milliseconds.
     #[arg(long, default_value_t = 1000)]
     pub timeout: u64,
+    /// Capabilities of the target that cannot be probed: outbound, two-users (repeatable).
+    #[arg(long = "capability")]
+    pub capabilities: Vec<String>,
     /// Cases run at once.
     #[arg(long, default_value_t = 32)]
     pub concurrency: usize,
@@ -193,5 +196,6 @@ fn external_target(args: &TestArgs, url: &str, timeout: Duration) -> Result<Targ
         trust,
         udp: args.udp,
         timeout,
+        capabilities: args.capabilities.clone(),
     })
 }

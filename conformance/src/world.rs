@@ -1,20 +1,72 @@
 //! The state one case runs in: the target, the probe connections it opened, the last answer
-//! and what was observed where the RFCs allow several answers.
+//! and what was observed where the RFCs allow several answers; for SIP-level cases, the SIP
+//! messages read from each connection and the scenario's placeholder values.
 
+use std::any::{Any, TypeId};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
 
+use sipws_reference::sip::Message;
+
+use crate::steps::StepError;
 use crate::target::Target;
 use crate::wire::{Probe, Received, Transcript};
 
+static NEXT: AtomicU64 = AtomicU64::new(1);
+
+/// A value no other scenario of any run is likely to use: time since the epoch and a counter.
+fn unique() -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    format!(
+        "{:x}{:x}",
+        nanos & 0xffff_ffff,
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+struct Conn {
+    name: String,
+    probe: Probe,
+    secure: bool,
+    /// The `.invalid` host this connection's messages use as sent-by and Contact host.
+    host: String,
+    /// SIP messages read but not yet consumed by a step.
+    inbox: VecDeque<Message>,
+}
+
 pub struct World {
     pub target: Arc<Target>,
-    conns: Vec<(String, Probe)>,
+    conns: Vec<Conn>,
     /// The last answer to an upgrade request.
     pub answer: Option<Received>,
     /// The Sec-WebSocket-Key of the last upgrade request sent.
     pub key: Option<String>,
     /// Observations for the verdict (which conforming alternative the target chose).
     pub observed: Vec<String>,
+    /// The last SIP response a step read.
+    pub last_response: Option<Message>,
+    /// The last SIP request each connection received.
+    pub last_request: HashMap<String, Message>,
+    nonce: String,
+    /// State that one step module keeps for its own steps (a UDP socket, a listener), by type.
+    ext: HashMap<TypeId, Box<dyn Any + Send>>,
+}
+
+/// A one-line description of what a read returned.
+pub fn describe(r: &Received) -> String {
+    match r {
+        Received::Http { status, .. } => format!("HTTP {status}"),
+        Received::NotHttp(b) => format!("{} bytes that are not an HTTP response", b.len()),
+        Received::Frame(f) => f.describe(),
+        Received::BadFrame(b) => format!("an undecodable frame header ({} bytes)", b.len()),
+        Received::Closed => "the connection closed".into(),
+        Received::Timeout => "nothing in time".into(),
+    }
 }
 
 impl World {
@@ -25,31 +77,166 @@ impl World {
             answer: None,
             key: None,
             observed: Vec::new(),
+            last_response: None,
+            last_request: HashMap::new(),
+            nonce: unique(),
+            ext: HashMap::new(),
         }
     }
 
-    /// Add a connection under a name (`main` unless the scenario names several).
+    /// Add a raw connection under a name (`main` unless the scenario names several).
     pub fn add_conn(&mut self, name: &str, probe: Probe) {
-        self.conns.retain(|(n, _)| n != name);
-        self.conns.push((name.to_string(), probe));
+        self.insert(name, probe, false);
+    }
+
+    /// Add a connection whose SIP upgrade succeeded.
+    pub fn add_sip_conn(&mut self, name: &str, probe: Probe, secure: bool) {
+        self.insert(name, probe, secure);
+    }
+
+    fn insert(&mut self, name: &str, probe: Probe, secure: bool) {
+        self.conns.retain(|c| c.name != name);
+        self.conns.push(Conn {
+            name: name.to_string(),
+            probe,
+            secure,
+            host: format!("{}{}.invalid", name.to_ascii_lowercase(), unique()),
+            inbox: VecDeque::new(),
+        });
+    }
+
+    fn find(&mut self, name: &str) -> Option<&mut Conn> {
+        self.conns.iter_mut().find(|c| c.name == name)
     }
 
     pub fn conn(&mut self, name: &str) -> Option<&mut Probe> {
-        self.conns
-            .iter_mut()
-            .find(|(n, _)| n == name)
-            .map(|(_, p)| p)
+        self.find(name).map(|c| &mut c.probe)
+    }
+
+    pub fn is_secure(&self, name: &str) -> bool {
+        self.conns.iter().any(|c| c.name == name && c.secure)
     }
 
     pub fn observe(&mut self, what: impl Into<String>) {
         self.observed.push(what.into());
     }
 
+    /// A step module's own state, created on first use.
+    pub fn ext<T: Default + Send + 'static>(&mut self) -> &mut T {
+        let slot = self
+            .ext
+            .entry(TypeId::of::<T>())
+            .or_insert_with(|| Box::new(T::default()));
+        match slot.downcast_mut::<T>() {
+            Some(t) => t,
+            // The map is keyed by the type id of what it holds, so the downcast cannot fail.
+            None => unreachable!("ext slot holds another type"),
+        }
+    }
+
+    /// A user name unique to this scenario.
+    pub fn user(&self, base: &str) -> String {
+        format!("{base}-{}", self.nonce)
+    }
+
+    /// Fill the placeholders of a message written in a feature and frame it with CRLF.
+    pub fn render(&mut self, text: &str, conn: &str) -> String {
+        let host = self
+            .conns
+            .iter()
+            .find(|c| c.name == conn)
+            .map(|c| c.host.clone())
+            .unwrap_or_else(|| format!("{conn}.invalid"));
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let mut t = text
+            .replace("{domain}", &self.target.domain)
+            .replace("{host}", &host)
+            .replace("{branch}", &format!("z9hG4bK{}", unique()))
+            .replace("{call-id}", &self.nonce)
+            .replace("{tag}", &format!("t{}", self.nonce))
+            .replace("{n}", &n.to_string());
+        for user in ["alice", "bob", "carol"] {
+            t = t.replace(&format!("{{{user}}}"), &self.user(user));
+        }
+        // Docstrings come with the newlines around them; the message starts at its first line.
+        let lines: Vec<&str> = t
+            .trim_matches(['\r', '\n'])
+            .lines()
+            .map(|l| l.trim_end_matches('\r'))
+            .collect();
+        let mut out = lines.join("\r\n");
+        if !lines.iter().any(|l| l.is_empty()) {
+            out.push_str("\r\n\r\n");
+        }
+        out
+    }
+
+    /// Read the next SIP message of a connection: the inbox first, then the wire (CRLF
+    /// keep-alive answers are skipped). Errors when the target sent nothing in time, closed,
+    /// or sent something that is not SIP.
+    async fn next_message(
+        &mut self,
+        name: &str,
+        want_response: bool,
+    ) -> Result<Message, StepError> {
+        let timeout = self.target.timeout;
+        let conn = self
+            .find(name)
+            .ok_or_else(|| StepError::harness(format!("no connection {name:?}")))?;
+        if let Some(i) = conn
+            .inbox
+            .iter()
+            .position(|m| m.is_request() != want_response)
+            && let Some(m) = conn.inbox.remove(i)
+        {
+            return Ok(m);
+        }
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let got = conn
+                .probe
+                .read_message(left)
+                .await
+                .map_err(|e| StepError::harness(e.to_string()))?;
+            let frame = match got {
+                Received::Frame(f) if f.opcode == 0x1 || f.opcode == 0x2 => f,
+                other => {
+                    let what = if want_response { "response" } else { "request" };
+                    return Err(StepError::broken(format!(
+                        "expected a SIP {what} on {name}, got {}",
+                        describe(&other)
+                    )));
+                }
+            };
+            if frame.payload.iter().all(|b| *b == b'\r' || *b == b'\n') {
+                continue;
+            }
+            let msg = Message::parse_datagram(&frame.payload).map_err(|e| {
+                StepError::broken(format!(
+                    "{name} received a WebSocket message that is not SIP: {e}"
+                ))
+            })?;
+            if msg.is_request() != want_response {
+                return Ok(msg);
+            }
+            conn.inbox.push_back(msg);
+        }
+    }
+
+    pub async fn next_response(&mut self, name: &str) -> Result<Message, StepError> {
+        self.next_message(name, true).await
+    }
+
+    pub async fn next_request(&mut self, name: &str) -> Result<Message, StepError> {
+        self.next_message(name, false).await
+    }
+
     /// The transcripts of every connection, in the order they were opened.
     pub fn into_evidence(self) -> Vec<Transcript> {
         self.conns
             .into_iter()
-            .map(|(_, p)| p.into_transcript())
+            .map(|c| c.probe.into_transcript())
             .collect()
     }
 }

@@ -128,11 +128,7 @@ fn send_changed<'a>(w: &'a mut World, _: Vec<String>, s: &'a CaseStep) -> super:
 
 fn describe(r: &Option<Received>) -> String {
     match r {
-        Some(Received::Http { status, .. }) => format!("HTTP {status}"),
-        Some(Received::NotHttp(b)) => format!("{} bytes that are not an HTTP response", b.len()),
-        Some(Received::Closed) => "the connection closed".into(),
-        Some(Received::Timeout) => "no answer in time".into(),
-        Some(Received::Frame(_)) | Some(Received::BadFrame(_)) => "a WebSocket frame".into(),
+        Some(r) => crate::world::describe(r),
         None => "nothing (no request was sent)".into(),
     }
 }

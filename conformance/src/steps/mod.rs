@@ -2,7 +2,11 @@
 //! the [`World`]. Steps are matched by text, whatever their keyword; a step that matches no
 //! definition, or more than one, is a harness error naming it.
 
+pub mod framing;
 pub mod handshake;
+pub mod registrar;
+pub mod routing;
+pub mod sip;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -72,7 +76,14 @@ impl Registry {
     /// caught by this module's tests.
     pub fn new() -> Registry {
         let mut defs = Vec::new();
-        for (pattern, run) in handshake::STEPS.iter().copied() {
+        let all = [
+            handshake::STEPS,
+            sip::STEPS,
+            framing::STEPS,
+            registrar::STEPS,
+            routing::STEPS,
+        ];
+        for (pattern, run) in all.iter().flat_map(|s| s.iter().copied()) {
             let re = Regex::new(&format!("^{pattern}$"))
                 .unwrap_or_else(|e| panic!("step pattern {pattern:?} is invalid: {e}"));
             defs.push(StepDef { pattern, re, run });

@@ -98,7 +98,17 @@ impl Probe {
 
     /// Write `bytes` in one write call.
     pub async fn send(&mut self, bytes: &[u8], what: &str) -> Result<(), ProbeError> {
-        self.record(Direction::Sent, what, bytes);
+        self.send_showing(bytes, what, bytes).await
+    }
+
+    /// Write `bytes`, recording `shown` (a frame's unmasked payload, say) as the evidence.
+    async fn send_showing(
+        &mut self,
+        bytes: &[u8],
+        what: &str,
+        shown: &[u8],
+    ) -> Result<(), ProbeError> {
+        self.record(Direction::Sent, what, shown);
         self.io.write_all(bytes).await?;
         self.io.flush().await?;
         Ok(())
@@ -122,15 +132,21 @@ impl Probe {
         Ok(())
     }
 
+    /// Send one frame; the transcript shows its description and unmasked payload.
     pub async fn send_frame(&mut self, frame: &RawFrame) -> Result<(), ProbeError> {
-        self.send(&frame.to_bytes(), &frame.describe()).await
+        self.send_showing(&frame.to_bytes(), &frame.describe(), &frame.payload)
+            .await
     }
 
     /// Several frames in a single write (for "a violation followed by a valid frame").
     pub async fn send_frames(&mut self, frames: &[RawFrame]) -> Result<(), ProbeError> {
         let bytes: Vec<u8> = frames.iter().flat_map(RawFrame::to_bytes).collect();
         let what: Vec<String> = frames.iter().map(RawFrame::describe).collect();
-        self.send(&bytes, &what.join(" + ")).await
+        let shown: Vec<u8> = frames
+            .iter()
+            .flat_map(|f| f.payload.iter().copied().chain(*b"\n"))
+            .collect();
+        self.send_showing(&bytes, &what.join(" + "), &shown).await
     }
 
     /// Send an upgrade request and read the answer's head.

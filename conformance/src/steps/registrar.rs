@@ -1,0 +1,5 @@
+//! Steps of the registrar features.
+
+use super::StepFn;
+
+pub const STEPS: &[(&str, StepFn)] = &[];

@@ -1,0 +1,5 @@
+//! Steps of the routing features.
+
+use super::StepFn;
+
+pub const STEPS: &[(&str, StepFn)] = &[];
