@@ -1,8 +1,10 @@
 //! `sipws`: the conformance suite and reference tools for SIP over WebSocket (RFC 7118).
 //!
-//! Subcommands that exist so far are `serve` (the reference server) and the codec and rule
-//! inspectors; `test`, `vectors`, `client` and `bench` arrive with the issues that build them.
+//! Subcommands that exist so far are `serve` (the reference server), `client` (the reference
+//! client), `test` (the conformance suite) and the codec and rule inspectors; `vectors` and
+//! `bench` arrive with the issues that build them.
 
+mod client;
 mod inspect;
 mod serve;
 mod test_cmd;
@@ -29,6 +31,12 @@ enum Command {
     /// SIP/TCP (RFC 7118, RFC 3261, RFC 5626). Binds loopback only by default and prints the
     /// URLs it serves and the certificate WSS clients should trust.
     Serve(Box<serve::ServeArgs>),
+    /// Run the reference client (a SIP WebSocket UA, RFC 7118 with Outbound and GRUU)
+    /// against URL: register, message, options, call or listen.
+    ///
+    /// Exit status: 0 success, 1 the SIP operation failed (its status is printed), 2 usage
+    /// error or the server unreachable (the URL and the reason are printed).
+    Client(Box<client::ClientArgs>),
     /// Run the conformance suite against a target and print a verdict per case (pass, fail,
     /// warn, info, skip, error) with the requirement IDs it checks. Without a target URL the
     /// embedded reference server is started and tested.
@@ -78,6 +86,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve::serve(&args),
+        Command::Client(args) => client::client(&args),
         Command::Test(args) => test_cmd::test(&args),
         Command::Parse { file, datagram } => inspect::parse(&file, datagram),
         Command::Handshake {

@@ -27,15 +27,15 @@ fn check(schema: &Value, root: &Value, v: &Value, path: &str) -> Result<(), Stri
             return Err(format!("{path}: expected {t}, got {v}"));
         }
     }
-    if let Some(e) = schema.get("enum").and_then(Value::as_array) {
-        if !e.contains(v) {
-            return Err(format!("{path}: {v} not in {e:?}"));
-        }
+    if let Some(e) = schema.get("enum").and_then(Value::as_array)
+        && !e.contains(v)
+    {
+        return Err(format!("{path}: {v} not in {e:?}"));
     }
-    if let Some(min) = schema.get("minimum").and_then(Value::as_i64) {
-        if v.as_i64().is_some_and(|n| n < min) {
-            return Err(format!("{path}: {v} below {min}"));
-        }
+    if let Some(min) = schema.get("minimum").and_then(Value::as_i64)
+        && v.as_i64().is_some_and(|n| n < min)
+    {
+        return Err(format!("{path}: {v} below {min}"));
     }
     if let Some(obj) = v.as_object() {
         let props = schema.get("properties").and_then(Value::as_object);

@@ -51,6 +51,8 @@
 //! open.
 
 mod actor;
+// The reference client: the UA core's shell on one ws/wss connection (RFC 7118, RFC 6455 §4.1).
+pub mod client;
 pub mod config;
 pub mod error;
 pub mod payload;
