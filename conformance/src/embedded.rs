@@ -23,8 +23,8 @@ pub async fn start(timeout: Duration) -> Result<(ServerHandle, Target), NetError
         wss: endpoint(true, addrs.wss),
         trust: server
             .ca_pem()
-            .map(|p| Trust::Pem(p.to_string()))
-            .unwrap_or(Trust::Insecure),
+            .map(|p| Trust::CaPem(p.to_string()))
+            .unwrap_or(Trust::InsecureAcceptAnyCertificate),
         domain: server
             .domains()
             .first()

@@ -2,13 +2,11 @@
 //! domain and optional UDP address; and the embedded reference server, the default target.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::pki_types::ServerName;
+pub use sipws_reference::net::client::Trust;
+use sipws_reference::net::client::client_config;
 use thiserror::Error;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
@@ -29,8 +27,8 @@ pub enum TargetError {
     Connect { url: String, source: ProbeError },
     #[error("{url}: TLS handshake failed: {source}")]
     Tls { url: String, source: std::io::Error },
-    #[error("reading the CA file {path}: {problem}")]
-    Ca { path: String, problem: String },
+    #[error("TLS trust: {0}")]
+    Trust(String),
 }
 
 /// A `ws://` or `wss://` URL.
@@ -122,15 +120,6 @@ impl WsEndpoint {
     }
 }
 
-/// How the probe trusts a WSS target's certificate.
-#[derive(Debug, Clone)]
-pub enum Trust {
-    /// Certificates in PEM (a CA, or the server's own certificate).
-    Pem(String),
-    /// Any certificate (`--insecure`): the handshake is still TLS, nothing is verified.
-    Insecure,
-}
-
 /// Everything the suite knows of its target.
 #[derive(Debug, Clone)]
 pub struct Target {
@@ -171,7 +160,8 @@ impl Target {
                 url: ep.url.clone(),
                 source: ProbeError::Connect { addr, source: e },
             })?;
-        let connector = TlsConnector::from(Arc::new(self.tls_config()?));
+        let config = client_config(&self.trust).map_err(|e| TargetError::Trust(e.to_string()))?;
+        let connector = TlsConnector::from(config);
         let name = ServerName::try_from(ep.host.clone()).map_err(|_| TargetError::Url {
             url: ep.url.clone(),
             problem: "the host is not a valid TLS server name",
@@ -184,86 +174,6 @@ impl Target {
                 source,
             })?;
         Ok(Some(Probe::over(Box::new(tls))))
-    }
-
-    fn tls_config(&self) -> Result<ClientConfig, TargetError> {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let builder = ClientConfig::builder_with_provider(provider.clone())
-            .with_safe_default_protocol_versions()
-            .map_err(|e| TargetError::Ca {
-                path: "(rustls)".into(),
-                problem: e.to_string(),
-            })?;
-        Ok(match &self.trust {
-            Trust::Pem(pem) => {
-                let mut roots = RootCertStore::empty();
-                for cert in CertificateDer::pem_slice_iter(pem.as_bytes()) {
-                    let cert = cert.map_err(|e| TargetError::Ca {
-                        path: "(PEM)".into(),
-                        problem: e.to_string(),
-                    })?;
-                    roots.add(cert).map_err(|e| TargetError::Ca {
-                        path: "(PEM)".into(),
-                        problem: e.to_string(),
-                    })?;
-                }
-                builder.with_root_certificates(roots).with_no_client_auth()
-            }
-            Trust::Insecure => builder
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider)))
-                .with_no_client_auth(),
-        })
-    }
-}
-
-/// `--insecure`: accept whatever certificate the target shows (signatures are still checked so
-/// the TLS handshake itself is sound).
-#[derive(Debug)]
-struct AcceptAnyCertificate(Arc<rustls::crypto::CryptoProvider>);
-
-impl ServerCertVerifier for AcceptAnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _: &CertificateDer<'_>,
-        _: &[CertificateDer<'_>],
-        _: &ServerName<'_>,
-        _: &[u8],
-        _: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
     }
 }
 

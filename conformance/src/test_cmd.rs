@@ -179,14 +179,14 @@ fn external_target(args: &TestArgs, url: &str, timeout: Duration) -> Result<Targ
     }
     let wss = args.wss.as_deref().map(WsEndpoint::parse).transpose()?;
     let trust = match (&args.ca, args.insecure) {
-        (Some(path), _) => Trust::Pem(
+        (Some(path), _) => Trust::CaPem(
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
         ),
-        (None, true) => Trust::Insecure,
+        (None, true) => Trust::InsecureAcceptAnyCertificate,
         (None, false) if wss.is_some() => {
             anyhow::bail!("--wss needs --ca FILE or --insecure")
         }
-        (None, false) => Trust::Insecure,
+        (None, false) => Trust::InsecureAcceptAnyCertificate,
     };
     Ok(Target {
         label: url.to_string(),

@@ -97,7 +97,7 @@ use tokio::task::JoinHandle;
 pub use connect::Timeouts;
 pub use error::ClientError;
 pub use reconnect::{FIRST_DELAY_MAX_MS, Reconnect, reconnect_delay_ms};
-pub use tls::Trust;
+pub use tls::{Trust, client_config};
 pub use traffic::{Direction, Traffic, TrafficTap};
 pub use url::{UrlError, WsUrl};
 

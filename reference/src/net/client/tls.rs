@@ -48,8 +48,9 @@ fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-/// The rustls client configuration for `trust`.
-pub(crate) fn client_config(trust: &Trust) -> Result<Arc<rustls::ClientConfig>, ClientError> {
+/// The rustls client configuration for `trust` (also what the conformance probe uses, so the
+/// suite and the client trust the same way).
+pub fn client_config(trust: &Trust) -> Result<Arc<rustls::ClientConfig>, ClientError> {
     let tls = |e: rustls::Error| ClientError::Config(format!("TLS configuration: {e}"));
     let builder = rustls::ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
