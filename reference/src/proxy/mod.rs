@@ -577,6 +577,19 @@ impl Proxy {
         } = hop;
         let egress = listener.transport;
         let method = req.method().cloned();
+        // RFC 3261 §16.6 item 4: a sips: Request-URI or top Route makes the Record-Route
+        // sips:. Read before retargeting: a SIPS request stays SIPS for the dialog it forms
+        // even when the registered contact it is sent to is written sip:.
+        let sips = matches!(req.request_line().map(|r| &r.uri), Some(Uri::Sip(u)) if u.secure)
+            || req
+                .routes()
+                .next()
+                .and_then(NameAddr::sip_uri)
+                .is_some_and(|u| u.secure)
+            || preload
+                .first()
+                .and_then(NameAddr::sip_uri)
+                .is_some_and(|u| u.secure);
         if let (Some(uri), StartLine::Request(line)) = (retarget, &mut req.start)
             && let Ok(u) = Uri::parse(&uri)
         {
@@ -607,6 +620,7 @@ impl Proxy {
                 ingress,
                 egress,
                 egress_flow.as_ref(),
+                sips,
             );
             if !rr.is_empty() {
                 req.headers.insert(

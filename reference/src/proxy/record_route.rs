@@ -16,10 +16,17 @@ pub struct Listener {
 }
 
 /// The URI that leads back to us over `transport`, with a flow token in the user part when
-/// `token` is given.
-pub fn our_uri(config: &Config, transport: Transport, token: Option<String>) -> Option<SipUri> {
+/// `token` is given; a `sips:` URI when `sips` (RFC 3261 §16.6 item 4, see [`record_route`]).
+pub fn our_uri(
+    config: &Config,
+    transport: Transport,
+    token: Option<String>,
+    sips: bool,
+) -> Option<SipUri> {
     let listener = config.listener(transport)?;
     let (secure, param) = transport_param_for(transport, config.wss_param_style);
+    // `sips:` + `transport=ws` names WSS (DESIGN.md), so a WSS entry stays exact.
+    let secure = secure || sips;
     let mut params = Params::new();
     if let Some(p) = param {
         params.set("transport", Some(p));
@@ -47,19 +54,23 @@ pub fn our_uri(config: &Config, transport: Transport, token: Option<String>) -> 
 /// An entry facing a connection-oriented flow carries that flow's token (RFC 5626 §5.3.2), so
 /// an in-dialog request from the far side reaches that very connection. With one entry, it
 /// carries the ingress flow's token: the egress side is reached through its Contact.
+///
+/// `sips`: the request's Request-URI or top Route is a `sips:` URI, so every entry must be one
+/// too (RFC 3261 §16.6 item 4, requirement 3261-16.6-c).
 pub fn record_route(
     config: &Config,
     tokens: &FlowTokens,
     ingress: &Flow,
     egress: Transport,
     egress_flow: Option<&Flow>,
+    sips: bool,
 ) -> Vec<NameAddr> {
     let token_for = |flow: Option<&Flow>| {
         flow.filter(|f| f.transport.is_reliable())
             .map(|f| tokens.encode(f.id))
     };
     let entry = |t: Transport, token: Option<String>| {
-        our_uri(config, t, token).map(|u| NameAddr::new(Uri::Sip(u)))
+        our_uri(config, t, token, sips).map(|u| NameAddr::new(Uri::Sip(u)))
     };
     let entries = if ingress.transport == egress {
         vec![entry(ingress.transport, token_for(Some(ingress)))]

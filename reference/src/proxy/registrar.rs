@@ -19,6 +19,21 @@ pub struct Registrar<'a> {
     pub location: &'a mut Location,
 }
 
+/// Is `contact` the AoR itself, or a GRUU of it (RFC 5627 §5.1: "equivalent" per RFC 3261
+/// §19.1.4)? User, host and port must be the same, and the parameters §19.1.4 makes count
+/// (transport, user, ttl, method, maddr) present on both or neither with equal values; `gr`
+/// is ignored, since a GRUU is the AoR plus `gr`. So `sip:alice@127.0.0.1:5090;transport=ws`
+/// is not the AoR `sip:alice@127.0.0.1`.
+pub fn is_aor_or_its_gruu(contact: &SipUri, aor: &SipUri) -> bool {
+    let param = |u: &SipUri, name: &str| u.params.get(name).map(|v| v.map(str::to_ascii_lowercase));
+    contact.user == aor.user
+        && contact.host.matches(&aor.host)
+        && contact.port == aor.port
+        && ["transport", "user", "ttl", "method", "maddr"]
+            .iter()
+            .all(|p| param(contact, p) == param(aor, p))
+}
+
 /// The public GRUU of an instance: the AoR with `gr=<instance>` (RFC 5627 §5.1, 5627-5.1-b).
 pub fn pub_gruu(aor: &str, instance: &str) -> String {
     format!("{aor};gr={instance}")
@@ -145,8 +160,9 @@ impl Registrar<'_> {
                 // URI cannot be registered with an instance.
                 match c.sip_uri() {
                     None => return fail(req, to_tag, 403, Vec::new()),
-                    // The same user@host is the AoR itself or (with `gr`) one of its GRUUs.
-                    Some(u) if aor_of(u) == aor => return fail(req, to_tag, 403, Vec::new()),
+                    Some(u) if is_aor_or_its_gruu(u, to_uri) => {
+                        return fail(req, to_tag, 403, Vec::new());
+                    }
                     Some(_) => {}
                 }
             }
@@ -298,4 +314,38 @@ pub fn resolve_temp_gruu<'l>(
             (expected_user.as_deref() == Some(user)).then_some((aor, b))
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn uri(s: &str) -> SipUri {
+        SipUri::parse(s).expect("test URIs are valid")
+    }
+
+    #[test]
+    fn req_5627_5_1_a_aor_equivalence_follows_rfc3261_19_1_4() {
+        let aor = uri("sip:alice@127.0.0.1");
+        assert!(is_aor_or_its_gruu(&uri("sip:alice@127.0.0.1"), &aor));
+        assert!(is_aor_or_its_gruu(
+            &uri("sip:alice@127.0.0.1;gr=urn:uuid:1"),
+            &aor
+        ));
+        assert!(is_aor_or_its_gruu(
+            &uri("sip:alice@EXAMPLE.com"),
+            &uri("sip:alice@example.com")
+        ));
+        // A port or a transport on one side only makes another URI (§19.1.4).
+        assert!(!is_aor_or_its_gruu(
+            &uri("sip:alice@127.0.0.1:5090;transport=ws"),
+            &aor
+        ));
+        assert!(!is_aor_or_its_gruu(
+            &uri("sip:alice@127.0.0.1;transport=ws"),
+            &aor
+        ));
+        assert!(!is_aor_or_its_gruu(&uri("sip:bob@127.0.0.1"), &aor));
+        assert!(!is_aor_or_its_gruu(&uri("sip:Alice@127.0.0.1"), &aor));
+    }
 }

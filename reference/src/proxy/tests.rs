@@ -862,7 +862,7 @@ mod record_route_property {
             let egress = flow(FlowId(out_id), tout, "198.51.100.8:40001");
             p.flow_opened(ingress);
             p.flow_opened(egress);
-            let rr = record_route(p.config(), p.tokens(), &ingress, tout, Some(&egress));
+            let rr = record_route(p.config(), p.tokens(), &ingress, tout, Some(&egress), false);
             let expected = if tin == tout { 1 } else { 2 };
             prop_assert_eq!(rr.len(), expected);
             // The side each entry faces, top first.
@@ -897,4 +897,40 @@ Max-Forwards: 70
             }
         }
     }
+}
+
+#[test]
+fn req_3261_16_6_c_a_sips_request_gets_sips_record_routes() {
+    let mut p = proxy();
+    p.flow_opened(flow(FlowId(9), Transport::Wss, "198.51.100.9:50009"));
+    register_alice(&mut p, Time(0));
+    let sips = invite(
+        "sips:alice@example.com",
+        "SIP/2.0/WSS e.invalid;branch=z9hG4bKs9",
+        "call-s9",
+    );
+    let out = p.handle(sips, FlowId(9), Time(1));
+    let rr: Vec<_> = delivered(&out, ALICE_FLOW)
+        .record_routes()
+        .cloned()
+        .collect();
+    assert!(!rr.is_empty());
+    for e in &rr {
+        let u = e.sip_uri().expect("sip");
+        assert!(u.secure, "{e} must be a sips: URI");
+        // sips: + transport=ws names WSS (DESIGN.md), so the entry still leads to our WSS port.
+        assert_eq!((u.transport_param(), u.port), (Some("ws"), Some(443)));
+    }
+    // A plain sip: request keeps sip: entries.
+    let plain = invite(
+        "sip:alice@example.com",
+        "SIP/2.0/WSS e.invalid;branch=z9hG4bKs10",
+        "call-s10",
+    );
+    let out = p.handle(plain, FlowId(9), Time(2));
+    assert!(
+        delivered(&out, ALICE_FLOW)
+            .record_routes()
+            .all(|e| e.sip_uri().is_some_and(|u| !u.secure))
+    );
 }
