@@ -78,6 +78,9 @@ pub struct Location {
     /// Every AoR ever registered since start: a request for one with no binding left gets
     /// 480 (3261-16.5-a), one never seen gets 404.
     known: HashSet<String>,
+    /// Every (AoR, instance) that ever had a binding: its public GRUU stays valid after the
+    /// contact is gone (480, 5627-5.3-a); a `gr` never registered is unknown (404, 5627-6.1-a).
+    known_instances: HashSet<(String, String)>,
 }
 
 impl Location {
@@ -94,6 +97,12 @@ impl Location {
         self.known.contains(aor)
     }
 
+    /// Did this instance ever register for this AoR (so its public GRUU exists)?
+    pub fn is_known_instance(&self, aor: &str, instance: &str) -> bool {
+        self.known_instances
+            .contains(&(aor.to_string(), instance.to_string()))
+    }
+
     pub fn binding_count(&self) -> usize {
         self.bindings.values().map(Vec::len).sum()
     }
@@ -106,6 +115,10 @@ impl Location {
     /// replaces the flow (5626-6-d).
     pub fn upsert(&mut self, aor: &str, binding: Binding) {
         self.known.insert(aor.to_string());
+        if let Some(instance) = binding.instance() {
+            self.known_instances
+                .insert((aor.to_string(), instance.to_string()));
+        }
         self.by_flow
             .entry(binding.flow)
             .or_default()

@@ -185,10 +185,19 @@ struct Hop {
     preload: Vec<NameAddr>,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Pending {
     ingress: FlowId,
     expires_at: Time,
+    /// For a request delivered to a registered binding: the request as it arrived (before
+    /// our rewriting) and the flows tried, so a 430 can move it to another flow (5626-7-b).
+    retry: Option<Box<Retry>>,
+}
+
+#[derive(Debug, Clone)]
+struct Retry {
+    original: Message,
+    tried: Vec<FlowId>,
 }
 
 /// How long a forwarded transaction's way back is kept: Timer C (RFC 3261 §16.6 item 11).
@@ -306,7 +315,8 @@ impl Proxy {
             return self.respond(&req, ingress, invalid.status());
         }
         stamp_top_via(&mut req, ingress);
-        let decision = self.decide(&mut req, ingress);
+        let original = req.clone();
+        let decision = self.decide_avoiding(&mut req, ingress, &[]);
         match decision {
             Decision::Respond { status } => self.respond(&req, ingress, status),
             Decision::Drop => Vec::new(),
@@ -328,21 +338,12 @@ impl Proxy {
                 retarget,
                 preload,
             } => {
-                let Some(egress) = self.flows.get(&flow).copied() else {
-                    return self.respond(&req, ingress, 480);
-                };
-                let Some(listener) = self.config.listener(egress.transport).cloned() else {
-                    return self.respond(&req, ingress, 503);
-                };
-                let hop = Hop {
-                    listener,
-                    flow: Some(egress),
-                    retarget,
-                    preload,
-                };
-                let (msg, mut out) = self.forward(req, ingress, hop, now);
-                out.push(Action::Send { flow, msg });
-                out
+                // Only a binding found in the location service has other flows to try.
+                let retry = retarget.is_some().then(|| Retry {
+                    original,
+                    tried: Vec::new(),
+                });
+                self.deliver(req, ingress, flow, retarget, preload, retry, now)
             }
             Decision::Forward { target, retarget } => {
                 let Some(listener) = self.config.listener(target.transport.transport()).cloned()
@@ -365,6 +366,50 @@ impl Proxy {
     /// Decide where a request goes. Consumes the Route values that name us (RFC 3261 §16.4,
     /// RFC 5658 §5: both of a double Record-Route at once).
     pub fn decide(&self, req: &mut Message, ingress: &Flow) -> Decision {
+        self.decide_avoiding(req, ingress, &[])
+    }
+
+    /// Forward a request over a live flow; `retry` keeps what a 430 needs to try another.
+    #[allow(clippy::too_many_arguments)]
+    fn deliver(
+        &mut self,
+        req: Message,
+        ingress: &Flow,
+        flow: FlowId,
+        retarget: Option<String>,
+        preload: Vec<NameAddr>,
+        retry: Option<Retry>,
+        now: Time,
+    ) -> Vec<Action> {
+        let Some(egress) = self.flows.get(&flow).copied() else {
+            return self.respond(&req, ingress, 480);
+        };
+        let Some(listener) = self.config.listener(egress.transport).cloned() else {
+            return self.respond(&req, ingress, 503);
+        };
+        let hop = Hop {
+            listener,
+            flow: Some(egress),
+            retarget,
+            preload,
+        };
+        let (msg, mut out) = self.forward(req, ingress, hop, now);
+        if let (Some(mut retry), Some(branch)) = (
+            retry,
+            msg.top_via().and_then(Via::branch).map(str::to_string),
+        ) {
+            retry.tried.push(flow);
+            if let Some(p) = self.pending.get_mut(&branch) {
+                p.retry = Some(Box::new(retry));
+            }
+        }
+        out.push(Action::Send { flow, msg });
+        out
+    }
+
+    /// [`Proxy::decide`], never choosing a binding on one of the `avoid` flows (those that
+    /// already answered 430 for this request).
+    fn decide_avoiding(&self, req: &mut Message, ingress: &Flow, avoid: &[FlowId]) -> Decision {
         let is_ack = req.method() == Some(&Method::Ack);
         let respond = |status| {
             if is_ack {
@@ -432,12 +477,18 @@ impl Proxy {
                 .port
                 .is_none_or(|p| self.config.listeners.iter().any(|l| l.port == p))
         {
-            return self.for_our_domain(req, &ruri, is_ack);
+            return self.for_our_domain(req, &ruri, is_ack, avoid);
         }
         self.toward_uri(&ruri, None, is_ack)
     }
 
-    fn for_our_domain(&self, req: &Message, ruri: &SipUri, is_ack: bool) -> Decision {
+    fn for_our_domain(
+        &self,
+        req: &Message,
+        ruri: &SipUri,
+        is_ack: bool,
+        avoid: &[FlowId],
+    ) -> Decision {
         let respond = |status| {
             if is_ack {
                 Decision::Drop
@@ -465,11 +516,11 @@ impl Proxy {
                 .location
                 .bindings(&aor)
                 .iter()
-                .filter(|b| b.instance() == Some(gr))
+                .filter(|b| b.instance() == Some(gr) && !avoid.contains(&b.flow))
                 .max_by_key(|b| b.updated_at);
             return match live {
                 Some(b) => self.to_binding(b, ruri, true, is_ack),
-                None if self.location.is_known(&aor) => respond(480),
+                None if self.location.is_known_instance(&aor, gr) => respond(480),
                 None => respond(404),
             };
         }
@@ -478,6 +529,7 @@ impl Proxy {
             .location
             .bindings(&aor)
             .iter()
+            .filter(|b| !avoid.contains(&b.flow))
             .max_by_key(|b| b.updated_at)
         {
             Some(b) => self.to_binding(b, ruri, true, is_ack),
@@ -654,6 +706,7 @@ impl Proxy {
                 Pending {
                     ingress: ingress.id,
                     expires_at: now.plus_secs(TIMER_C_SECS),
+                    retry: None,
                 },
             );
         }
@@ -731,9 +784,33 @@ impl Proxy {
             p.expires_at = p.expires_at.min(now.plus_secs(AFTER_FINAL_SECS));
         }
         let ingress = p.ingress;
-        if !self.flows.contains_key(&ingress) {
+        let retry = if code == 430 { p.retry.take() } else { None };
+        let Some(ingress_flow) = self.flows.get(&ingress).copied() else {
             // 3261-18.2.2-b: the connection is gone; a WS client cannot be reached otherwise.
             return Vec::new();
+        };
+        if let Some(retry) = retry {
+            // 5626-7-b: a 430 says that flow failed; try the next binding before answering.
+            let mut req = retry.original.clone();
+            if let Decision::Deliver {
+                flow,
+                retarget,
+                preload,
+            } = self.decide_avoiding(&mut req, &ingress_flow, &retry.tried)
+            {
+                let mut out = self.deliver(
+                    req,
+                    &ingress_flow,
+                    flow,
+                    retarget,
+                    preload,
+                    Some(*retry),
+                    now,
+                );
+                // The client already had its 100 Trying.
+                out.retain(|a| !matches!(a, Action::Send { msg, .. } if !msg.is_request()));
+                return out;
+            }
         }
         vec![Action::Send {
             flow: ingress,

@@ -127,6 +127,13 @@ impl Registrar<'_> {
         }
 
         let contacts: Vec<&NameAddr> = req.contacts().collect();
+        // RFC 5626 §12: reg-id is 1 to 2^31-1.
+        if contacts.iter().any(|c| {
+            c.params.value("reg-id").is_some()
+                && !c.reg_id().is_some_and(|r| (1..=0x7fff_ffff).contains(&r))
+        }) {
+            return fail(req, to_tag, 400, Vec::new());
+        }
         let expiry_of = |c: &NameAddr| {
             c.expires()
                 .or(header_expires)

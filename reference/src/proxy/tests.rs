@@ -667,7 +667,7 @@ fn req_5627_6_1_a_gruus_route_to_their_instance_and_old_temp_gruus_expire() {
             BOB_FLOW,
             Time(4)
         )),
-        Some(480)
+        Some(404)
     );
     assert_eq!(
         status(&p.handle(
@@ -932,5 +932,92 @@ fn req_3261_16_6_c_a_sips_request_gets_sips_record_routes() {
         delivered(&out, ALICE_FLOW)
             .record_routes()
             .all(|e| e.sip_uri().is_some_and(|u| !u.secure))
+    );
+}
+
+#[test]
+fn reg_id_out_of_range_gets_400_not_silence() {
+    let mut p = proxy();
+    for bad in ["0", "2147483648", "99999999999"] {
+        let req = msg(&format!(
+            "REGISTER sip:example.com SIP/2.0
+Via: SIP/2.0/WS a.invalid;branch=z9hG4bKr{bad}
+From: <sip:alice@example.com>;tag=1
+To: <sip:alice@example.com>
+Call-ID: r{bad}
+CSeq: 1 REGISTER
+Max-Forwards: 70
+Supported: outbound
+Contact: <sip:a@a.invalid;transport=ws>;reg-id={bad};+sip.instance=\"<urn:uuid:1>\"
+
+"
+        ));
+        assert_eq!(
+            status(&p.handle(req, CAROL_FLOW, Time(0))),
+            Some(400),
+            "reg-id={bad}"
+        );
+    }
+}
+
+#[test]
+fn req_5626_7_b_a_430_moves_the_request_to_the_instance_s_other_flow() {
+    let mut p = proxy();
+    let reg = |reg_id: u32, call_id: &str| {
+        let mut r = register("alice", "a.invalid", "WSS", "same-instance", call_id, 1);
+        for h in &mut r.headers {
+            if let HeaderValue::Contact(Contact::List(l)) = &mut h.value {
+                l[0].params.set("reg-id", Some(&reg_id.to_string()));
+            }
+        }
+        r
+    };
+    only_send(&p.handle(reg(1, "r1"), ALICE_FLOW, Time(0)), ALICE_FLOW);
+    only_send(&p.handle(reg(2, "r2"), CAROL_FLOW, Time(1)), CAROL_FLOW);
+    let message = msg("MESSAGE sip:alice@example.com SIP/2.0
+Via: SIP/2.0/UDP 203.0.113.22:5060;branch=z9hG4bKm430
+From: <sip:bob@example.com>;tag=b
+To: <sip:alice@example.com>
+Call-ID: m430
+CSeq: 1 MESSAGE
+Max-Forwards: 70
+
+hi");
+    let out = p.handle(message, BOB_FLOW, Time(2));
+    // The newest binding (reg-id 2 on Carol's flow) gets it first.
+    let first = delivered(&out, CAROL_FLOW).clone();
+    let flow_failed = response::response(&first, 430, "x", Vec::new());
+    let out = p.handle(flow_failed, CAROL_FLOW, Time(3));
+    // Not relayed to Bob: tried on the other reg-id's flow instead.
+    let second = delivered(&out, ALICE_FLOW).clone();
+    assert!(
+        out.iter()
+            .all(|a| !matches!(a, Action::Send { flow, .. } if *flow == BOB_FLOW))
+    );
+    // That one fails too: no flow is left, so the 430 reaches Bob.
+    let out = p.handle(
+        response::response(&second, 430, "y", Vec::new()),
+        ALICE_FLOW,
+        Time(4),
+    );
+    assert_eq!(
+        only_send(&out, BOB_FLOW).status_line().map(|s| s.code),
+        Some(430)
+    );
+}
+
+#[test]
+fn req_5626_7_b_other_final_responses_are_not_retried() {
+    let mut p = proxy();
+    register_alice(&mut p, Time(0));
+    let again = register("alice", "b.invalid", "WS", "other-instance", "reg-o", 1);
+    only_send(&p.handle(again, CAROL_FLOW, Time(1)), CAROL_FLOW);
+    let out = p.handle(bob_invite("sip:alice@example.com"), BOB_FLOW, Time(2));
+    let inv = delivered(&out, CAROL_FLOW).clone();
+    let busy = response::response(&inv, 486, "x", Vec::new());
+    let out = p.handle(busy, CAROL_FLOW, Time(3));
+    assert_eq!(
+        only_send(&out, BOB_FLOW).status_line().map(|s| s.code),
+        Some(486)
     );
 }

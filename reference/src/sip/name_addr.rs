@@ -209,19 +209,10 @@ fn check_param(p: &Param) -> std::result::Result<(), ErrorKind> {
             }
         }
         ("q", Some(x)) if !is_qvalue(x) => return Err(ErrorKind::Number(x.to_string())),
-        ("reg-id", Some(x)) => {
-            // RFC 5626 §12: reg-id = 1*DIGIT, 1 to 2^31-1.
-            let ok = x.bytes().all(|b| b.is_ascii_digit())
-                && x.parse::<u32>()
-                    .is_ok_and(|n| (1..=0x7fff_ffff).contains(&n));
-            if !ok {
-                return Err(ErrorKind::OutOfRange {
-                    what: "reg-id",
-                    value: x.to_string(),
-                    max: 0x7fff_ffff,
-                    clause: "5626 §12",
-                });
-            }
+        // RFC 5626 §12: reg-id = 1*DIGIT. Its range (1 to 2^31-1) is the registrar's to
+        // enforce with a 400, so a REGISTER carrying reg-id=0 still parses and gets an answer.
+        ("reg-id", Some(x)) if x.is_empty() || !x.bytes().all(|b| b.is_ascii_digit()) => {
+            return Err(ErrorKind::Number(x.to_string()));
         }
         ("+sip.instance" | "pub-gruu" | "temp-gruu", Some(x)) if !x.starts_with('"') => {
             return Err(ErrorKind::Other(
@@ -395,7 +386,13 @@ mod tests {
         assert!(parse_contact("<sip:a@b>;expires=4294967296").is_err());
         assert!(parse_contact("<sip:a@b>;q=1.5").is_err());
         assert!(parse_contact("<sip:a@b>;q=0.75").is_ok());
-        assert!(parse_contact("<sip:a@b>;reg-id=0").is_err());
+        assert!(parse_contact("<sip:a@b>;reg-id=x").is_err());
+        // Out of range but well-formed: parsed, refused by the registrar (5626 §12).
+        assert_eq!(
+            parse_contact("<sip:a@b>;reg-id=0")
+                .map(|c| matches!(c, Contact::List(l) if l[0].reg_id() == Some(0))),
+            Ok(true)
+        );
         assert!(parse_contact("<sip:a@b>;+sip.instance=urn").is_err());
         assert_eq!(parse_contact(" * ").unwrap(), Contact::Star);
     }
