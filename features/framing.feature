@@ -17,7 +17,7 @@ Feature: WebSocket framing of SIP messages
 
   # --- Text and binary, whole and fragmented ---------------------------------------------
 
-  @id:register-in-text-and-binary-frames @req:7118-4.2-a @level:must
+  @id:register-in-text-and-binary-frames @req:6455-6.2-a @req:7118-4.2-a @level:must
   Scenario: The same REGISTER is accepted in a text frame and in a binary frame
     Given an open SIP WebSocket connection
     When the client sends a text frame carrying register(alice)
@@ -438,7 +438,7 @@ Feature: WebSocket framing of SIP messages
 
   # --- UTF-8 in text messages ---------------------------------------------------------------
 
-  @id:invalid-utf8-text @req:6455-5.6-a @level:must
+  @id:invalid-utf8-text @req:6455-7.4.1-b @req:6455-5.6-a @level:must
   Scenario: A text frame holding 0xC0 0xAF (an overlong "/") fails the connection (1007)
     Given an open SIP WebSocket connection
     When the client sends a text frame carrying hex:c0 af

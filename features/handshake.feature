@@ -8,7 +8,20 @@ Feature: The WebSocket opening handshake of a SIP WebSocket server
   Background:
     Given a TCP connection to the target's WebSocket endpoint
 
-  @id:valid-upgrade-is-accepted @req:6455-4.2.2-f @req:7118-4.1-b @level:must
+  @id:wss-endpoint-accepts-sip @req:6455-10.6-a @req:6455-4.2.2-g @req:7118-4.1-b @level:must @needs:wss
+  Scenario: The secure endpoint completes TLS, then accepts a SIP upgrade
+    Given a TCP connection to the target's secure WebSocket endpoint
+    When the client sends a SIP upgrade request
+    Then the answer is 101 Switching Protocols
+    And the answer selects the subprotocol "sip"
+
+  @id:plain-text-on-the-tls-port @req:6455-4.2.2-g @level:must @needs:wss
+  Scenario: A plain-text upgrade request on the TLS port never gets 101: TLS comes first
+    Given a plain-text TCP connection to the target's secure WebSocket endpoint
+    When the client sends a SIP upgrade request
+    Then the answer is not 101
+
+  @id:valid-upgrade-is-accepted @req:6455-4.2.2-f @req:6455-11.3.3-a @req:7118-4.1-b @level:must
   Scenario: A valid SIP upgrade request gets 101 with the right accept key
     When the client sends a SIP upgrade request
     Then the answer is 101 Switching Protocols

@@ -200,6 +200,38 @@ mod tests {
         assert!(!cases.is_empty());
     }
 
+    /// Every `@req:` tag names a row of REQUIREMENTS.md (beside this repository, as in CI) or
+    /// of features/REQUIREMENTS-EXTRA.md: a mistyped or invented ID fails here.
+    #[test]
+    fn every_requirement_id_is_in_the_catalogue() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let catalogue = root.join("../shared/spec/REQUIREMENTS.md");
+        let text = std::fs::read_to_string(&catalogue).unwrap_or_else(|e| {
+            panic!("{} must be beside the repository: {e}", catalogue.display())
+        }) + &std::fs::read_to_string(root.join("features/REQUIREMENTS-EXTRA.md"))
+            .expect("features/REQUIREMENTS-EXTRA.md exists");
+        let known: HashSet<&str> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("| "))
+            .filter_map(|l| l.split(" |").next())
+            .collect();
+        let cases = load().expect("features load");
+        let unknown: Vec<String> = cases
+            .iter()
+            .flat_map(|c| {
+                c.info
+                    .reqs
+                    .iter()
+                    .map(move |r| format!("{} {r}", c.info.location))
+            })
+            .filter(|s| !known.contains(s.rsplit(' ').next().unwrap_or_default()))
+            .collect();
+        assert!(
+            unknown.is_empty(),
+            "requirement IDs not in the catalogue: {unknown:#?}"
+        );
+    }
+
     #[test]
     fn tags_are_required_and_ids_unique() {
         let f = |body: &str| {

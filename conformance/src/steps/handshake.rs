@@ -13,6 +13,10 @@ use crate::world::World;
 
 pub const STEPS: &[(&str, StepFn)] = &[
     (
+        r"a plain-text TCP connection to the target's secure WebSocket endpoint",
+        connect_wss_plain,
+    ),
+    (
         r"a TCP connection to the target's WebSocket endpoint",
         connect_ws,
     ),
@@ -58,6 +62,29 @@ async fn connect(w: &mut World, secure: bool) -> StepResult {
 
 fn connect_ws<'a>(w: &'a mut World, _: Vec<String>, _: &'a CaseStep) -> super::StepFuture<'a> {
     step!(connect(w, false))
+}
+
+/// TCP to the WSS port without TLS: what a server must not answer in plain text
+/// (RFC 6455 §4.2.2 (1)).
+fn connect_wss_plain<'a>(
+    w: &'a mut World,
+    _: Vec<String>,
+    _: &'a CaseStep,
+) -> super::StepFuture<'a> {
+    step!(async move {
+        let Some(ep) = w.target.wss.clone() else {
+            return Err(StepError::Skip("the target has no wss:// endpoint".into()));
+        };
+        let addr = ep
+            .resolve()
+            .await
+            .map_err(|e| StepError::harness(e.to_string()))?;
+        let probe = crate::wire::Probe::connect(addr)
+            .await
+            .map_err(|e| StepError::harness(e.to_string()))?;
+        w.add_conn("main", probe);
+        Ok(())
+    })
 }
 
 fn connect_wss<'a>(w: &'a mut World, _: Vec<String>, _: &'a CaseStep) -> super::StepFuture<'a> {
