@@ -27,7 +27,7 @@ use super::sip::{open, send_sip};
 use super::{StepError, StepFn, StepFuture, StepResult};
 use crate::step;
 use crate::suite::CaseStep;
-use crate::wire::{RawFrame, Received};
+use crate::wire::Received;
 use crate::world::World;
 
 pub const STEPS: &[(&str, StepFn)] = &[
@@ -36,7 +36,6 @@ pub const STEPS: &[(&str, StepFn)] = &[
         r#""(\w+)" sends, with the GRUUs filled in:"#,
         sends_with_gruus,
     ),
-    (r#""(\w+)" closes the connection"#, closes),
     (r"the response lists (\d+) contacts?", lists_contacts),
     (
         r#"the response's Contact for "(\w+)" has the parameter "([^"]+)""#,
@@ -828,56 +827,6 @@ fn sends_with_gruus<'a>(w: &'a mut World, a: Vec<String>, s: &'a CaseStep) -> St
         let filled = fill_gruus(doc, &w.ext::<Learned>().gruus)?;
         let text = w.render(&filled, &conn);
         send_sip(w, &conn, &text, false).await
-    })
-}
-
-/// A WebSocket close (1000), then wait (bounded by the timeout) for the target's Close and its
-/// TCP close, so that the target has seen the flow end before the next step. How the target
-/// closes is the framing features' business: here it is only recorded when it is slow.
-fn closes<'a>(w: &'a mut World, a: Vec<String>, _: &'a CaseStep) -> StepFuture<'a> {
-    step!(async move {
-        let conn = a[0].clone();
-        let timeout = w.target.timeout;
-        let probe = w
-            .conn(&conn)
-            .ok_or_else(|| StepError::harness(format!("no connection {conn:?}")))?;
-        probe
-            .send_frame(&RawFrame::close(1000, ""))
-            .await
-            .map_err(|e| StepError::harness(e.to_string()))?;
-        let deadline = tokio::time::Instant::now() + timeout;
-        let mut close_seen = false;
-        let slow = loop {
-            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            match probe
-                .read_frame(left)
-                .await
-                .map_err(|e| StepError::harness(e.to_string()))?
-            {
-                Received::Closed => break None,
-                Received::Frame(f) => close_seen |= f.opcode == 0x8,
-                Received::Timeout if close_seen => {
-                    break Some(format!(
-                        "the target answered the Close on {conn} but kept TCP open"
-                    ));
-                }
-                Received::Timeout => {
-                    break Some(format!(
-                        "the target neither answered the Close on {conn} nor closed it in time"
-                    ));
-                }
-                other => {
-                    break Some(format!(
-                        "closing {conn}, the target sent {}",
-                        crate::world::describe(&other)
-                    ));
-                }
-            }
-        };
-        if let Some(seen) = slow {
-            w.observe(seen);
-        }
-        Ok(())
     })
 }
 

@@ -42,7 +42,6 @@ use crate::step;
 use crate::suite::CaseStep;
 use crate::verdict::Level;
 use crate::wire::transcript::printable;
-use crate::wire::{RawFrame, Received};
 use crate::world::World;
 
 pub const STEPS: &[(&str, StepFn)] = &[
@@ -83,7 +82,6 @@ pub const STEPS: &[(&str, StepFn)] = &[
         r#""(\w+)" sends, with routing placeholders:"#,
         sends_with_placeholders,
     ),
-    (r#""(\w+)" closes its connection"#, closes_connection),
     (
         r#""(\w+)" receives a final response within the timeout"#,
         receives_final,
@@ -1389,40 +1387,6 @@ fn sends_with_placeholders<'a>(
         let text = w.render(&filled, &conn);
         state(w).sent.insert(conn.clone(), text.clone());
         send_sip(w, &conn, &text, false).await
-    })
-}
-
-fn closes_connection<'a>(w: &'a mut World, a: Vec<String>, _: &'a CaseStep) -> StepFuture<'a> {
-    step!(async move {
-        let conn = a[0].clone();
-        let timeout = w.target.timeout;
-        let probe = w
-            .conn(&conn)
-            .ok_or_else(|| StepError::harness(format!("no connection {conn:?}")))?;
-        probe
-            .send_frame(&RawFrame::close(1000, ""))
-            .await
-            .map_err(|e| StepError::harness(e.to_string()))?;
-        // The closing handshake (RFC 6455 §5.5.1): once the target's Close or TCP close is
-        // read, the target knows the flow is gone.
-        let deadline = Instant::now() + timeout;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match probe
-                .read_frame(left)
-                .await
-                .map_err(|e| StepError::harness(e.to_string()))?
-            {
-                Received::Frame(f) if f.opcode == 0x8 => return Ok(()),
-                Received::Closed => return Ok(()),
-                Received::Timeout => {
-                    return Err(StepError::harness(format!(
-                        "the target did not answer {conn}'s Close within the timeout, so the case cannot know the flow is gone"
-                    )));
-                }
-                _ => {}
-            }
-        }
     })
 }
 

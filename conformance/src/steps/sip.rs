@@ -42,6 +42,7 @@ pub const STEPS: &[(&str, StepFn)] = &[
         r#"nothing arrives on "(\w+)" within the timeout"#,
         nothing_arrives,
     ),
+    (r#""(\w+)" closes (?:the|its) connection"#, closes),
 ];
 
 fn name(a: &[String], i: usize) -> String {
@@ -267,4 +268,49 @@ fn nothing_arrives<'a>(w: &'a mut World, a: Vec<String>, _: &'a CaseStep) -> Ste
             ))),
         }
     })
+}
+
+/// Close a connection the way a client does (Close 1000) and wait, bounded by the timeout, for
+/// the target's Close or TCP close (RFC 6455 §5.5.1), so the target has seen the flow end
+/// before the next step judges what it does about it. How it closes is the framing features'
+/// business: a Close without the TCP close is only recorded; no answer at all means the case
+/// cannot know the flow is gone, a harness error rather than a verdict on later steps.
+pub async fn close(w: &mut World, conn: &str) -> StepResult {
+    let timeout = w.target.timeout;
+    let probe = w
+        .conn(conn)
+        .ok_or_else(|| StepError::harness(format!("no connection {conn:?}")))?;
+    probe
+        .send_frame(&RawFrame::close(1000, ""))
+        .await
+        .map_err(|e| StepError::harness(e.to_string()))?;
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut close_seen = false;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match probe
+            .read_frame(left)
+            .await
+            .map_err(|e| StepError::harness(e.to_string()))?
+        {
+            Received::Closed => return Ok(()),
+            Received::Frame(f) => close_seen |= f.opcode == 0x8,
+            Received::Timeout if close_seen => {
+                w.observe(format!(
+                    "the target answered the Close on {conn} but kept TCP open"
+                ));
+                return Ok(());
+            }
+            Received::Timeout => {
+                return Err(StepError::harness(format!(
+                    "the target neither answered {conn}'s Close nor closed TCP within the timeout, so the case cannot know the flow is gone"
+                )));
+            }
+            _ => {}
+        }
+    }
+}
+
+fn closes<'a>(w: &'a mut World, a: Vec<String>, _: &'a CaseStep) -> StepFuture<'a> {
+    step!(async move { close(w, &name(&a, 0)).await })
 }
