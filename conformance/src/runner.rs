@@ -117,6 +117,16 @@ pub async fn run_case(
 
 /// Run every case; verdicts come back in the cases' order.
 pub async fn run(cases: Vec<Case>, target: Arc<Target>, options: RunOptions) -> Vec<Verdict> {
+    run_reporting(cases, target, options, &mut |_| {}).await
+}
+
+/// [`run`], telling `on_verdict` about each case as it finishes (for a progress bar).
+pub async fn run_reporting(
+    cases: Vec<Case>,
+    target: Arc<Target>,
+    options: RunOptions,
+    on_verdict: &mut (dyn FnMut(&Verdict) + Send),
+) -> Vec<Verdict> {
     let registry = Arc::new(Registry::new());
     let limit = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let mut set = JoinSet::new();
@@ -132,6 +142,7 @@ pub async fn run(cases: Vec<Case>, target: Arc<Target>, options: RunOptions) -> 
     let mut verdicts: Vec<Option<Verdict>> = (0..count).map(|_| None).collect();
     while let Some(joined) = set.join_next().await {
         if let Ok((i, v)) = joined {
+            on_verdict(&v);
             verdicts[i] = Some(v);
         }
     }

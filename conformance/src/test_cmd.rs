@@ -10,16 +10,23 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Deserialize;
 use sipws::report::{console, junit, write_json};
-use sipws::runner::{RunOptions, run};
+use sipws::runner::{RunOptions, run_reporting};
 use sipws::suite::{Filter, load};
 use sipws::target::{Target, Trust, WsEndpoint};
 use sipws::verdict::{Level, Report};
 
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Clone)]
 pub struct TestArgs {
-    /// The target's ws:// URL; without it the embedded reference server is started and tested.
+    /// The target's ws:// URL; without it (and without a profile naming one) the embedded
+    /// reference server is started and tested.
     pub target: Option<String>,
+    /// A TOML target profile: ws, wss, ca, insecure, domain, udp, capabilities, timeout_ms.
+    /// Flags given on the command line override it.
+    #[arg(long)]
+    pub profile: Option<PathBuf>,
     /// The target's wss:// URL (cases tagged @needs:wss are skipped without it).
     #[arg(long)]
     pub wss: Option<String>,
@@ -60,15 +67,55 @@ pub struct TestArgs {
     /// Show the evidence (bytes sent and received) of every case that did not pass.
     #[arg(long, short)]
     pub verbose: bool,
-    /// How long to wait for any single answer, in milliseconds.
-    #[arg(long, default_value_t = 1000)]
-    pub timeout: u64,
+    /// How long to wait for any single answer, in milliseconds [default: 1000].
+    #[arg(long)]
+    pub timeout: Option<u64>,
     /// Capabilities of the target that cannot be probed: outbound, two-users (repeatable).
     #[arg(long = "capability")]
     pub capabilities: Vec<String>,
     /// Cases run at once.
     #[arg(long, default_value_t = 32)]
     pub concurrency: usize,
+}
+
+/// A target profile (`--profile target.toml`), every key optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    pub ws: Option<String>,
+    pub wss: Option<String>,
+    /// Relative to the profile's own directory.
+    pub ca: Option<PathBuf>,
+    pub insecure: Option<bool>,
+    pub domain: Option<String>,
+    pub udp: Option<std::net::SocketAddr>,
+    #[serde(default)]
+    pub capabilities: Vec<String>,
+    pub timeout_ms: Option<u64>,
+}
+
+/// The command line over the profile: flags win, the profile fills the rest.
+fn merge(args: &TestArgs) -> Result<TestArgs> {
+    let Some(path) = &args.profile else {
+        return Ok(args.clone());
+    };
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let p: Profile = toml::from_str(&text)
+        .with_context(|| format!("{}: not a target profile", path.display()))?;
+    let base = path.parent().unwrap_or(std::path::Path::new("."));
+    let mut merged = args.clone();
+    merged.target = args.target.clone().or(p.ws);
+    merged.wss = args.wss.clone().or(p.wss);
+    merged.ca = args.ca.clone().or(p.ca.map(|c| base.join(c)));
+    merged.insecure = args.insecure || p.insecure.unwrap_or(false);
+    merged.domain = args.domain.clone().or(p.domain);
+    merged.udp = args.udp.or(p.udp);
+    if merged.capabilities.is_empty() {
+        merged.capabilities = p.capabilities;
+    }
+    merged.timeout = args.timeout.or(p.timeout_ms);
+    Ok(merged)
 }
 
 /// Exit code 2: a usage error or an unreachable target.
@@ -78,6 +125,10 @@ fn usage(message: impl std::fmt::Display) -> Result<ExitCode> {
 }
 
 pub fn test(args: &TestArgs) -> Result<ExitCode> {
+    let args = &match merge(args) {
+        Ok(a) => a,
+        Err(e) => return usage(format!("{e:#}")),
+    };
     let mut levels = Vec::new();
     for l in &args.levels {
         match Level::parse(l) {
@@ -117,7 +168,7 @@ pub fn test(args: &TestArgs) -> Result<ExitCode> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async {
-        let timeout = Duration::from_millis(args.timeout);
+        let timeout = Duration::from_millis(args.timeout.unwrap_or(1000));
         let (server, target) = match &args.target {
             None => {
                 let (handle, target) = sipws::embedded::start(timeout)
@@ -143,7 +194,18 @@ pub fn test(args: &TestArgs) -> Result<ExitCode> {
             concurrency: args.concurrency,
             case_timeout: timeout * 10,
         };
-        let verdicts = run(cases, target.clone(), options).await;
+        // A progress bar on stderr, drawn only when it is a terminal (indicatif hides it
+        // otherwise), so CI logs and piped reports stay clean.
+        let bar = ProgressBar::new(cases.len() as u64);
+        if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}") {
+            bar.set_style(style);
+        }
+        let verdicts = run_reporting(cases, target.clone(), options, &mut |v| {
+            bar.set_message(v.case.id.clone());
+            bar.inc(1);
+        })
+        .await;
+        bar.finish_and_clear();
         let report = Report::new(
             target.label.clone(),
             u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),

@@ -284,3 +284,56 @@ fn unreachable_servers_and_usage_errors_exit_2_naming_the_fault() {
         assert!(text(&o.stdout).contains(cmd), "--help lists {cmd}");
     }
 }
+
+/// The suite against the reference server as an external target (a separate `sipws serve`
+/// process, WSS trusted through the CA it wrote), configured by a `--profile` file: every case
+/// passes or is skipped for the capability the profile does not give (no UDP here).
+#[test]
+fn test_with_a_profile_against_sipws_serve_passes() {
+    let s = serve();
+    let dir = std::env::temp_dir().join(format!("sipws-profile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let profile = dir.join("target.toml");
+    std::fs::write(
+        &profile,
+        format!(
+            "ws = \"{}\"\nwss = \"{}\"\nca = \"{}\"\ndomain = \"127.0.0.1\"\ncapabilities = [\"outbound\", \"two-users\"]\n",
+            s.ws,
+            s.wss,
+            s.ca.display()
+        ),
+    )
+    .expect("profile written");
+    let json = dir.join("report.json");
+    let out = sipws()
+        .args([
+            "test",
+            "--profile",
+            profile.to_str().expect("UTF-8 path"),
+            "--json",
+            json.to_str().expect("UTF-8 path"),
+        ])
+        .output()
+        .expect("sipws test runs");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).expect("report written")).expect("JSON");
+    assert_eq!(report["target"], s.ws.as_str());
+    assert_eq!(report["summary"]["fail"], 0);
+    assert_eq!(report["summary"]["error"], 0);
+    assert!(report["summary"]["pass"].as_u64().is_some_and(|n| n > 150));
+    // No UDP in the profile, and this server has no TCP listener to forward with: those cases
+    // are skipped, saying why.
+    let skipped: Vec<&serde_json::Value> = report["verdicts"]
+        .as_array()
+        .expect("verdicts")
+        .iter()
+        .filter(|v| v["outcome"] == "skip")
+        .collect();
+    assert!(!skipped.is_empty());
+    assert!(skipped.iter().all(|v| {
+        let m = v["message"].as_str().unwrap_or_default();
+        m.contains("no udp") || m.contains("did not forward the request to the harness's TCP")
+    }));
+    let _ = std::fs::remove_dir_all(&dir);
+}
