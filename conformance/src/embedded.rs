@@ -9,7 +9,15 @@ use crate::target::{Target, Trust, WsEndpoint};
 
 /// Start the reference server and describe it as a target.
 pub async fn start(timeout: Duration) -> Result<(ServerHandle, Target), NetError> {
-    let server = Server::bind(ServerConfig::loopback_ephemeral()).await?;
+    start_with(ServerConfig::loopback_ephemeral(), timeout).await
+}
+
+/// [`start`] with another configuration (its listeners should be loopback, port 0).
+pub async fn start_with(
+    config: ServerConfig,
+    timeout: Duration,
+) -> Result<(ServerHandle, Target), NetError> {
+    let server = Server::bind(config).await?;
     let addrs = server.addrs();
     let endpoint = |secure: bool, addr: Option<std::net::SocketAddr>| {
         addr.and_then(|a| {

@@ -92,7 +92,7 @@ pub fn handshake(path: &Path, paths: Vec<String>, origins: Vec<String>) -> Resul
                 allow_absent: false,
             }
         },
-        authorities: None,
+        ..Policy::default()
     };
     match accept_bytes(&input, &policy) {
         ServerStep::NeedMore => {

@@ -122,7 +122,14 @@ struct Served {
 }
 
 fn serve() -> Served {
-    let ca = std::env::temp_dir().join(format!("sipws-client-cli-ca-{}.pem", std::process::id()));
+    // One file per server: tests run in parallel in one process, and a client trusting
+    // another server's CA fails its TLS handshake.
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let ca = std::env::temp_dir().join(format!(
+        "sipws-client-cli-ca-{}-{n}.pem",
+        std::process::id()
+    ));
     let ca_arg = ca.to_str().expect("UTF-8 temp path").to_string();
     let mut server = Running::spawn(&[
         "serve",

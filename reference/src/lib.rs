@@ -11,6 +11,9 @@
 //! - [`net`]: the tokio shell that serves them: WS, WSS, UDP and TCP listeners
 //!   ([`net::Server`]).
 
+// Deliberately broken policies for the suite's own tests; never in a release build.
+#[cfg(feature = "mutants")]
+pub mod mutation;
 pub mod net;
 pub mod proxy;
 pub mod sip;

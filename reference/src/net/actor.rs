@@ -214,6 +214,11 @@ impl Actor {
             return;
         }
         let Some(conn) = self.conns.get(&flow) else {
+            // Mutant: the write into the dead connection is lost, nobody hears of it.
+            #[cfg(feature = "mutants")]
+            if self.proxy.mutation() == Some(crate::mutation::Mutation::DeadFlowTreatedAsLive) {
+                return;
+            }
             debug!(%flow, "no connection for the flow");
             self.delivery_failed(msg);
             return;

@@ -264,6 +264,10 @@ pub struct ServerConfig {
     pub websocket: WebSocketConfig,
     pub limits: LimitsConfig,
     pub registrar: RegistrarConfig,
+    /// One deliberately broken policy (tests of the suite only; never read from TOML).
+    #[cfg(feature = "mutants")]
+    #[serde(skip)]
+    pub mutation: Option<crate::mutation::Mutation>,
 }
 
 impl ServerConfig {

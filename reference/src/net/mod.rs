@@ -65,6 +65,8 @@ mod udp;
 pub mod udp_peers;
 mod ws_conn;
 
+#[cfg(feature = "mutants")]
+pub use crate::mutation::Mutation;
 pub use config::{
     LimitsConfig, Listen, ListenConfig, RegistrarConfig, ServerConfig, TlsConfig, WebSocketConfig,
     WssParam,

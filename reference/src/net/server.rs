@@ -296,6 +296,8 @@ impl Server {
                 }
             },
             authorities: None,
+            #[cfg(feature = "mutants")]
+            mutation: self.config.mutation,
         }
     }
 
@@ -303,6 +305,8 @@ impl Server {
     pub fn spawn(self) -> ServerHandle {
         let proxy = Proxy::new(self.proxy_config());
         let c = &self.config;
+        #[cfg(feature = "mutants")]
+        let proxy = proxy.with_mutation(c.mutation);
         let limits = Limits {
             handshake_timeout: c.handshake_timeout(),
             write_timeout: Duration::from_millis(c.limits.write_timeout_ms),

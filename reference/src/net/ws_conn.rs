@@ -152,6 +152,10 @@ async fn run<S: AsyncRead + AsyncWrite + Unpin>(
         max_idle_buffer: 0,
     };
     let mut receiver = Receiver::new(Role::Server, limits);
+    #[cfg(feature = "mutants")]
+    if shared.ws_policy.mutation == Some(crate::mutation::Mutation::SkipUtf8Validation) {
+        receiver.skip_utf8_validation();
+    }
     receiver.feed(&first_bytes);
     drop(first_bytes);
     let write_timeout = shared.limits.write_timeout;

@@ -213,6 +213,9 @@ pub struct Proxy {
     location: Location,
     flows: HashMap<FlowId, Flow>,
     pending: HashMap<String, Pending>,
+    /// One deliberately broken rule (the suite's own tests, feature `mutants`).
+    #[cfg(feature = "mutants")]
+    mutation: Option<crate::mutation::Mutation>,
 }
 
 fn is_dialog_forming(m: &Method) -> bool {
@@ -227,7 +230,21 @@ impl Proxy {
             location: Location::new(),
             flows: HashMap::new(),
             pending: HashMap::new(),
+            #[cfg(feature = "mutants")]
+            mutation: None,
         }
+    }
+
+    /// This proxy with one rule broken on purpose (feature `mutants`).
+    #[cfg(feature = "mutants")]
+    pub fn with_mutation(mut self, mutation: Option<crate::mutation::Mutation>) -> Self {
+        self.mutation = mutation;
+        self
+    }
+
+    #[cfg(feature = "mutants")]
+    pub fn mutation(&self) -> Option<crate::mutation::Mutation> {
+        self.mutation
     }
 
     pub fn config(&self) -> &Config {
@@ -261,6 +278,10 @@ impl Proxy {
 
     /// The flow is gone: forget it and invalidate every binding on it (5626-7-d).
     pub fn flow_closed(&mut self, flow: FlowId) -> usize {
+        #[cfg(feature = "mutants")]
+        if self.mutation == Some(crate::mutation::Mutation::DeadFlowTreatedAsLive) {
+            return 0;
+        }
         self.flows.remove(&flow);
         self.location.remove_flow(flow)
     }
@@ -674,6 +695,14 @@ impl Proxy {
                 egress_flow.as_ref(),
                 sips,
             );
+            #[cfg(feature = "mutants")]
+            let rr = match self.mutation {
+                // The last entry is the ingress side's, the one a same-transport hop gets.
+                Some(crate::mutation::Mutation::SingleRecordRoute) => {
+                    rr.into_iter().last().into_iter().collect()
+                }
+                _ => rr,
+            };
             if !rr.is_empty() {
                 req.headers.insert(
                     0,
@@ -691,6 +720,11 @@ impl Proxy {
             params: Default::default(),
         };
         via.params.set("branch", Some(&branch));
+        #[cfg(feature = "mutants")]
+        if self.mutation == Some(crate::mutation::Mutation::WsViaOnWss) && egress == Transport::Wss
+        {
+            via.transport = Transport::Ws.via_token().into();
+        }
         req.headers
             .insert(0, Header::new(HeaderName::Via, HeaderValue::Via(vec![via])));
         // Content-Length always, so the message is framed on a stream too (3261-16.6-a).

@@ -436,6 +436,9 @@ pub struct Receiver {
     utf8: Utf8Validator,
     role: Role,
     state: State,
+    /// Mutant ([`crate::mutation::Mutation::SkipUtf8Validation`]): text read as binary.
+    #[cfg(feature = "mutants")]
+    text_as_binary: bool,
 }
 
 impl Receiver {
@@ -451,7 +454,16 @@ impl Receiver {
             utf8: Utf8Validator::default(),
             role,
             state: State::Open,
+            #[cfg(feature = "mutants")]
+            text_as_binary: false,
         }
+    }
+
+    /// Mutant ([`crate::mutation::Mutation::SkipUtf8Validation`]): text messages are no
+    /// longer checked for UTF-8 and are delivered as binary ones.
+    #[cfg(feature = "mutants")]
+    pub fn skip_utf8_validation(&mut self) {
+        self.text_as_binary = true;
     }
 
     /// The role given at construction.
@@ -557,6 +569,8 @@ impl Receiver {
                 return Some(self.fail(FailReason::MessageTooBig { size, limit }));
             }
             let kind = match (header.opcode, self.open) {
+                #[cfg(feature = "mutants")]
+                (OpCode::Text, None) if self.text_as_binary => MessageKind::Binary,
                 (OpCode::Text, None) => MessageKind::Text,
                 (OpCode::Binary, None) => MessageKind::Binary,
                 (OpCode::Continuation, Some(kind)) => kind,

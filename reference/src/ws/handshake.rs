@@ -137,6 +137,9 @@ pub struct Policy {
     /// Accepted `Host` authorities (RFC 6455 §4.2.1 (2) "the server's authority"), compared
     /// ASCII case-insensitively; `None` = any valid, non-empty authority.
     pub authorities: Option<Vec<String>>,
+    /// One deliberately broken rule (the suite's own tests, feature `mutants`).
+    #[cfg(feature = "mutants")]
+    pub mutation: Option<crate::mutation::Mutation>,
 }
 
 /// Why `Sec-WebSocket-Key` is not acceptable (RFC 6455 §4.2.1 (5); A17).
@@ -801,6 +804,8 @@ pub fn accept(req: &RequestHead, policy: &Policy) -> Result<Accepted, Rejected> 
     match versions.as_slice() {
         [] => return reject(R::MissingVersion),
         [v] if *v == WEBSOCKET_VERSION.as_bytes() => {}
+        #[cfg(feature = "mutants")]
+        [_] if policy.mutation == Some(crate::mutation::Mutation::AcceptAnyVersion) => {}
         [v] => return reject(R::UnsupportedVersion { version: lossy(v) }),
         many => return reject(R::DuplicateVersion { count: many.len() }),
     }
@@ -855,7 +860,12 @@ pub fn accept(req: &RequestHead, policy: &Policy) -> Result<Accepted, Rejected> 
     }
 
     // RFC 7118 §4.1 + RFC 6455 §4.2.2 (4) /subprotocol/ + RFC 7936 §2.
-    let chosen = match subprotocol::choose_sip(&h.values("Sec-WebSocket-Protocol")) {
+    let offered = h.values("Sec-WebSocket-Protocol");
+    let chosen = match subprotocol::choose_sip(&offered) {
+        #[cfg(feature = "mutants")]
+        _ if policy.mutation == Some(crate::mutation::Mutation::EchoAnySubprotocol) => {
+            crate::mutation::first_offered(&offered)
+        }
         Ok(token) => token.to_owned(),
         Err(e) if e.is_malformed() => return reject(R::MalformedSubprotocols(e)),
         Err(e) => return reject(R::NoSipSubprotocol(e)),

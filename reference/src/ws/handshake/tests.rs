@@ -1136,14 +1136,9 @@ fn check_order_is_the_documented_one() {
         .set("Sec-WebSocket-Version", "8")
         .remove("Sec-WebSocket-Key")
         .set("Sec-WebSocket-Protocol", "foo");
-    let policy = Policy {
-        resource_paths: Some(vec!["/ws".into()]),
-        origins: OriginPolicy::Only {
-            origins: vec![],
-            allow_absent: true,
-        },
-        authorities: Some(vec!["a.example".into()]),
-    };
+    let mut policy = only_origins(&[], true);
+    policy.resource_paths = Some(vec!["/ws".into()]);
+    policy.authorities = Some(vec!["a.example".into()]);
     let mut req = all_wrong;
     let expected = [
         "6455-4.2.1-a", // method
