@@ -222,54 +222,19 @@ pub fn record_route_copies(req: &Message) -> Vec<Header> {
 /// Request-URI, top Via (same branch), From, Call-ID, Route and CSeq number; To from the
 /// response (with its tag).
 pub fn ack_for_non_2xx(invite: &Message, resp: &Message) -> Option<Message> {
-    let StartLine::Request(line) = &invite.start else {
-        return None;
-    };
-    let mut h = vec![
-        Header::new(
-            HeaderName::Via,
-            HeaderValue::Via(vec![invite.top_via()?.clone()]),
-        ),
-        Header::new(
-            HeaderName::From,
-            HeaderValue::Address(invite.from()?.clone()),
-        ),
-        Header::new(HeaderName::To, HeaderValue::Address(resp.to()?.clone())),
-        Header::new(
-            HeaderName::CallId,
-            HeaderValue::CallId(invite.call_id()?.to_string()),
-        ),
-        Header::new(
-            HeaderName::CSeq,
-            HeaderValue::CSeq(crate::sip::CSeq {
-                seq: invite.cseq()?.seq,
-                method: Method::Ack,
-            }),
-        ),
-        Header::new(HeaderName::MaxForwards, HeaderValue::Number(MAX_FORWARDS)),
-    ];
-    let routes: Vec<NameAddr> = invite.routes().cloned().collect();
-    if !routes.is_empty() {
-        h.push(Header::new(
-            HeaderName::Route,
-            HeaderValue::Addresses(routes),
-        ));
-    }
-    content_headers(&mut h, None);
-    Some(Message::new(
-        StartLine::Request(RequestLine {
-            method: Method::Ack,
-            uri: line.uri.clone(),
-            version: Version::SIP_2_0,
-        }),
-        h,
-        Vec::new(),
-    ))
+    in_invite_transaction(invite, Method::Ack, resp.to()?)
 }
 
 /// The CANCEL of our INVITE (RFC 3261 §9.1): Request-URI, Call-ID, To, From, Route and the
 /// top Via (same branch) of the INVITE, CSeq number with method CANCEL.
 pub fn cancel_for(invite: &Message) -> Option<Message> {
+    in_invite_transaction(invite, Method::Cancel, invite.to()?)
+}
+
+/// A request that belongs to the INVITE's client transaction (its ACK for a non-2xx, its
+/// CANCEL): the INVITE's Request-URI, top Via with the same branch, From, Call-ID, Route and
+/// CSeq number, with `method` and the given To.
+fn in_invite_transaction(invite: &Message, method: Method, to: &NameAddr) -> Option<Message> {
     let StartLine::Request(line) = &invite.start else {
         return None;
     };
@@ -282,7 +247,7 @@ pub fn cancel_for(invite: &Message) -> Option<Message> {
             HeaderName::From,
             HeaderValue::Address(invite.from()?.clone()),
         ),
-        Header::new(HeaderName::To, HeaderValue::Address(invite.to()?.clone())),
+        Header::new(HeaderName::To, HeaderValue::Address(to.clone())),
         Header::new(
             HeaderName::CallId,
             HeaderValue::CallId(invite.call_id()?.to_string()),
@@ -291,7 +256,7 @@ pub fn cancel_for(invite: &Message) -> Option<Message> {
             HeaderName::CSeq,
             HeaderValue::CSeq(crate::sip::CSeq {
                 seq: invite.cseq()?.seq,
-                method: Method::Cancel,
+                method: method.clone(),
             }),
         ),
         Header::new(HeaderName::MaxForwards, HeaderValue::Number(MAX_FORWARDS)),
@@ -306,7 +271,7 @@ pub fn cancel_for(invite: &Message) -> Option<Message> {
     content_headers(&mut h, None);
     Some(Message::new(
         StartLine::Request(RequestLine {
-            method: Method::Cancel,
+            method,
             uri: line.uri.clone(),
             version: Version::SIP_2_0,
         }),
