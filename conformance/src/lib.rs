@@ -8,6 +8,7 @@ pub mod runner;
 pub mod steps;
 pub mod suite;
 pub mod target;
+pub mod vectors;
 pub mod verdict;
 pub mod wire;
 pub mod world;

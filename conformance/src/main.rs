@@ -1,8 +1,8 @@
 //! `sipws`: the conformance suite and reference tools for SIP over WebSocket (RFC 7118).
 //!
 //! Subcommands that exist so far are `serve` (the reference server), `client` (the reference
-//! client), `test` (the conformance suite) and the codec and rule inspectors; `vectors` and
-//! `bench` arrive with the issues that build them.
+//! client), `test` (the conformance suite), `vectors` (test vectors for other implementations)
+//! and the codec and rule inspectors; `bench` arrives with the issue that builds it.
 
 mod client;
 mod inspect;
@@ -76,6 +76,9 @@ enum Command {
         /// The URI, e.g. `sip:proxy.example.com:443;transport=ws;lr`.
         uri: String,
     },
+    /// Generate or check the language-neutral JSON test vectors (one file per group),
+    /// computed by the reference implementation's pure functions.
+    Vectors(sipws::vectors::VectorsArgs),
 }
 
 fn main() -> ExitCode {
@@ -95,6 +98,7 @@ fn main() -> ExitCode {
             origins,
         } => inspect::handshake(&file, paths, origins),
         Command::Uri { uri } => inspect::uri(&uri),
+        Command::Vectors(args) => Ok(sipws::vectors::run(&args)),
     };
     match result {
         Ok(code) => code,
