@@ -13,7 +13,11 @@
 //! `<group>/<short-name>`, never positions; maps are written with sorted keys; files end with
 //! one newline.
 
+mod framing;
 mod handshake;
+mod messages;
+mod no_connect;
+mod record_route;
 mod subprotocol;
 mod uri;
 mod via;
@@ -59,10 +63,38 @@ const FLAGS: &[(&str, &str)] = &[
          and Upgrade: websocket; any non-101 carrying Sec-WebSocket-Version: 13 conforms.",
     ),
     (
+        "A9",
+        "REQUIREMENTS A9: what a request for a vanished WS flow gets is not fixed by one RFC: \
+         430 for a flow token whose flow is gone (RFC 5626 §5.3.1, SHOULD), 480 once bindings \
+         are invalidated (RFC 3261 §16.5, RFC 5626 §7), 408/503 from transaction errors. The \
+         reference answers 430 for a dead flow token, 403 for a forged one, 480 otherwise, and \
+         never opens a connection towards a WS client.",
+    ),
+    (
+        "A14",
+        "REQUIREMENTS A14: the RFC 7118 examples have defects: F4 lacks Require: outbound and \
+         lists gruu in Supported, the 8.2 F6 Route ends with a stray comma, the instance URN is \
+         not a valid UUID. The vectors keep the published F6 as an invalid message next to \
+         the corrected one.",
+    ),
+    (
+        "A15",
+        "REQUIREMENTS A15: one SIP message per WS message still allows a message in several \
+         frames; every receiver must reassemble (RFC 6455 §5.4) and should cap the total size \
+         (§10.4).",
+    ),
+    (
         "A17",
         "REQUIREMENTS A17: the RFC 6455 §4.1 example key AQIDBAUGBwgJCgsMDQ4PEC== has non-zero \
          pad bits. The reference requires canonical base64 and refuses it; lenient decoders \
          accept it.",
+    ),
+    (
+        "A18",
+        "REQUIREMENTS A18: RFC 6455 mostly says only 'Fail the connection' with an appropriate \
+         status code. The reference closes with 1002 for framing violations, 1007 for bad \
+         UTF-8 and 1009 for size; the failure itself is required, the exact code is not \
+         (1002/1007/1008 all conform).",
     ),
 ];
 
@@ -105,7 +137,16 @@ pub struct Group {
 }
 
 /// Every group, in the order they are generated and checked.
-pub const GROUPS: &[Group] = &[subprotocol::GROUP, uri::GROUP, via::GROUP, handshake::GROUP];
+pub const GROUPS: &[Group] = &[
+    subprotocol::GROUP,
+    uri::GROUP,
+    via::GROUP,
+    handshake::GROUP,
+    framing::GROUP,
+    record_route::GROUP,
+    no_connect::GROUP,
+    messages::GROUP,
+];
 
 /// Looks a group up by name.
 pub fn group(name: &str) -> Option<&'static Group> {
@@ -241,6 +282,12 @@ pub fn generate(dir: &Path) -> Result<Vec<(PathBuf, usize)>, VectorsError> {
     Ok(written)
 }
 
+pub mod adapter;
+
+use crate::report::{console, junit, write_json};
+use crate::verdict::{CaseInfo, Level, Outcome, Report, Verdict as CaseVerdict};
+use adapter::{Adapter, AdapterError, Answer, Mode, Request};
+
 /// A test whose recomputed answer differs from its `expected`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Mismatch {
@@ -285,15 +332,22 @@ pub fn load(dir: &Path, group: &Group) -> Result<VectorFile, VectorsError> {
     Ok(file)
 }
 
+fn selected_groups(only: Option<&str>) -> Result<Vec<&'static Group>, VectorsError> {
+    match only {
+        Some(name) => {
+            Ok(vec![group(name).ok_or_else(|| {
+                VectorsError::UnknownGroup(name.to_owned())
+            })?])
+        }
+        None => Ok(GROUPS.iter().collect()),
+    }
+}
+
 /// Recomputes every test of the files in `dir` (all groups, or only `only`) with the
 /// reference functions and compares with `expected`.
 pub fn check(dir: &Path, only: Option<&str>) -> Result<CheckReport, VectorsError> {
-    let groups: Vec<&Group> = match only {
-        Some(name) => vec![group(name).ok_or_else(|| VectorsError::UnknownGroup(name.to_owned()))?],
-        None => GROUPS.iter().collect(),
-    };
     let mut report = CheckReport::default();
-    for group in groups {
+    for group in selected_groups(only)? {
         let file = load(dir, group)?;
         report
             .counts
@@ -312,6 +366,131 @@ pub fn check(dir: &Path, only: Option<&str>) -> Result<CheckReport, VectorsError
     Ok(report)
 }
 
+/// Whether another implementation's `got` matches the vector's `expected`: exact JSON
+/// equality, except that a `parse_error` is matched on presence only (its `message` and
+/// `offset` are the reference's diagnostics; error wording is implementation-specific).
+pub fn answer_matches(expected: &Value, got: &Value) -> bool {
+    if expected.get("parse_error").is_some() {
+        return got.get("parse_error").is_some();
+    }
+    expected == got
+}
+
+/// Why a check could not run (usage error, exit status 2).
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    #[error(transparent)]
+    Vectors(#[from] VectorsError),
+    #[error(transparent)]
+    Adapter(#[from] AdapterError),
+}
+
+/// The outcome of [`check_verdicts`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Checked {
+    /// Tests per group, in order.
+    pub counts: Vec<(String, usize)>,
+    /// One verdict per test, in file order.
+    pub verdicts: Vec<CaseVerdict>,
+}
+
+/// Checks the files in `dir` (all groups, or only `only`) and gives one verdict per test:
+/// recomputed by the reference (exact comparison) when `adapter` is `None`, else answered by
+/// the adapter (compared with [`answer_matches`]).
+pub fn check_verdicts(
+    dir: &Path,
+    only: Option<&str>,
+    adapter: Option<&Adapter>,
+) -> Result<Checked, CheckError> {
+    let groups = selected_groups(only)?;
+    // Load every file first: a missing or malformed file is a usage error before any run.
+    let files = groups
+        .iter()
+        .map(|g| load(dir, g).map(|f| (*g, f)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut counts = Vec::new();
+    let mut verdicts = Vec::new();
+    for (group, file) in files {
+        counts.push((group.name.to_owned(), file.tests.len()));
+        let answers: Vec<(Answer, std::time::Duration)> = match adapter {
+            None => file
+                .tests
+                .iter()
+                .map(|t| {
+                    let started = std::time::Instant::now();
+                    let answer = match (group.compute)(&t.input) {
+                        Ok(v) => Answer::Output(v),
+                        Err(e) => Answer::Error(format!("input not usable: {e}")),
+                    };
+                    (answer, started.elapsed())
+                })
+                .collect(),
+            Some(adapter) => {
+                let requests: Vec<Request<'_>> = file
+                    .tests
+                    .iter()
+                    .map(|t| Request {
+                        id: &t.id,
+                        input: &t.input,
+                    })
+                    .collect();
+                adapter.answer(group.name, &requests)?
+            }
+        };
+        for (test, (answer, took)) in file.tests.iter().zip(answers) {
+            let (outcome, message) = match answer {
+                Answer::Output(got) => {
+                    let same = if adapter.is_some() {
+                        answer_matches(&test.expected, &got)
+                    } else {
+                        got == test.expected
+                    };
+                    if same {
+                        (Outcome::Pass, "matches expected".to_owned())
+                    } else {
+                        let who = if adapter.is_some() {
+                            "the adapter gives"
+                        } else {
+                            "the reference gives"
+                        };
+                        let mut m = format!(
+                            "expected {} but {who} {}",
+                            compact(&test.expected),
+                            compact(&got)
+                        );
+                        if test.result == Verdict::Acceptable {
+                            m.push_str(&format!(
+                                " (result acceptable: flags {} allow other answers)",
+                                test.flags.join(" ")
+                            ));
+                        }
+                        (Outcome::Fail, m)
+                    }
+                }
+                Answer::Skip(reason) => (Outcome::Skip, reason),
+                Answer::Error(why) => (Outcome::Error, why),
+            };
+            verdicts.push(CaseVerdict {
+                case: CaseInfo {
+                    id: test.id.clone(),
+                    title: test.comment.clone(),
+                    subject: group.name.to_owned(),
+                    reqs: test.reqs.clone(),
+                    level: Level::Must,
+                    needs: Vec::new(),
+                    location: format!("vectors/{}.json", group.name),
+                },
+                outcome,
+                message,
+                observed: None,
+                duration_ms: u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
+                evidence: Vec::new(),
+            });
+        }
+    }
+    Ok(Checked { counts, verdicts })
+}
+
 /// `sipws vectors`: generate or check the language-neutral test vectors.
 #[derive(Debug, clap::Args)]
 pub struct VectorsArgs {
@@ -328,11 +507,13 @@ pub enum VectorsCommand {
         #[arg(long, default_value = "vectors")]
         dir: PathBuf,
     },
-    /// Recompute every test with the reference functions and compare with its `expected`:
-    /// one line per failing id, then a summary.
+    /// Compare every test's answer with its `expected`: recomputed by the reference functions,
+    /// or (with --adapter) given by another implementation through the adapter protocol
+    /// (vectors/README.md, "Using the vectors from another implementation").
     ///
-    /// Exit status: 0 all match, 1 at least one mismatch, 2 usage error (unknown group,
-    /// unreadable or malformed file).
+    /// Exit status: 0 all match (skips allowed), 1 at least one mismatch or adapter error,
+    /// 2 usage error (unknown group, unreadable or malformed file, adapter command missing or
+    /// not executable).
     Check {
         /// Directory holding the vector files.
         #[arg(long, default_value = "vectors")]
@@ -340,11 +521,38 @@ pub enum VectorsCommand {
         /// Check only this group (subprotocol-offers, uri-transport, via, handshake-requests).
         #[arg(long)]
         group: Option<String>,
+        /// Let another implementation answer: a command line, split on whitespace and run
+        /// without a shell, with the group name appended as its last argument.
+        #[arg(long, value_name = "CMD")]
+        adapter: Option<String>,
+        /// Run the adapter once per test (its single request line on stdin) instead of once
+        /// per group.
+        #[arg(long, requires = "adapter")]
+        per_test: bool,
+        /// Seconds an adapter may take for one test (from its previous answer).
+        #[arg(long, value_name = "SECS", default_value_t = adapter::DEFAULT_TEST_TIMEOUT.as_secs_f64())]
+        test_timeout: f64,
+        /// Seconds an adapter may take for a whole group.
+        #[arg(long, value_name = "SECS", default_value_t = adapter::DEFAULT_GROUP_TIMEOUT.as_secs_f64())]
+        group_timeout: f64,
+        /// Also write the JSON report here.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+        /// Also write a JUnit XML report here.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
     },
 }
 
 fn compact(v: &Value) -> String {
     serde_json::to_string(v).unwrap_or_default()
+}
+
+fn seconds(name: &str, s: f64) -> Result<std::time::Duration, String> {
+    std::time::Duration::try_from_secs_f64(s)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| format!("--{name} must be a positive number of seconds, not {s}"))
 }
 
 /// Runs `sipws vectors ...` and returns its exit status.
@@ -366,43 +574,140 @@ pub fn run(args: &VectorsArgs) -> ExitCode {
                 ExitCode::from(2)
             }
         },
-        VectorsCommand::Check { dir, group } => match check(dir, group.as_deref()) {
-            Ok(report) => {
-                for m in &report.mismatches {
-                    match &m.actual {
-                        Ok(actual) => println!(
-                            "FAIL {}: expected {} but the reference gives {}",
-                            m.id,
-                            compact(&m.expected),
-                            compact(actual)
-                        ),
-                        Err(e) => println!("FAIL {}: input not usable: {e}", m.id),
+        VectorsCommand::Check {
+            dir,
+            group,
+            adapter,
+            per_test,
+            test_timeout,
+            group_timeout,
+            json,
+            junit,
+        } => {
+            let adapter = match adapter {
+                None => None,
+                Some(command) => {
+                    let mode = if *per_test {
+                        Mode::PerTest
+                    } else {
+                        Mode::Streaming
+                    };
+                    let timeouts = seconds("test-timeout", *test_timeout)
+                        .and_then(|t| Ok((t, seconds("group-timeout", *group_timeout)?)));
+                    let (test_timeout, group_timeout) = match timeouts {
+                        Ok(t) => t,
+                        Err(e) => {
+                            eprintln!("sipws: {e}");
+                            return ExitCode::from(2);
+                        }
+                    };
+                    match Adapter::new(command, mode) {
+                        Ok(mut a) => {
+                            a.test_timeout = test_timeout;
+                            a.group_timeout = group_timeout;
+                            Some(a)
+                        }
+                        Err(e) => {
+                            eprintln!("sipws: {e}");
+                            return ExitCode::from(2);
+                        }
                     }
                 }
-                let per_group = report
-                    .counts
-                    .iter()
-                    .map(|(g, n)| format!("{g} {n}"))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                println!(
-                    "{} tests ({per_group}): {} match, {} mismatch",
-                    report.total(),
-                    report.total() - report.mismatches.len(),
-                    report.mismatches.len()
-                );
-                if report.mismatches.is_empty() {
-                    ExitCode::SUCCESS
-                } else {
-                    ExitCode::from(1)
-                }
-            }
-            Err(e) => {
+            };
+            let started = std::time::Instant::now();
+            let Checked { counts, verdicts } =
+                match check_verdicts(dir, group.as_deref(), adapter.as_ref()) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        eprintln!("sipws: {e}");
+                        return ExitCode::from(2);
+                    }
+                };
+            let target = match &adapter {
+                Some(a) => format!("adapter: {}", a.command),
+                None => "reference implementation".to_owned(),
+            };
+            let report = Report::new(
+                target,
+                u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                verdicts,
+            );
+            print_check(&report, &counts, adapter.is_some());
+            if let Err(e) = write_reports(&report, json.as_deref(), junit.as_deref()) {
                 eprintln!("sipws: {e}");
-                ExitCode::from(2)
+                return ExitCode::from(2);
             }
-        },
+            ExitCode::from(report.exit_code())
+        }
     }
+}
+
+/// The console output of `check`: with an adapter, the suite's console report; for the
+/// reference, one `FAIL <id>: ...` line per mismatch. Both end with a one-line summary.
+fn print_check(report: &Report, counts: &[(String, usize)], with_adapter: bool) {
+    if with_adapter {
+        let stdout = std::io::stdout();
+        if let Err(e) = console::write(report, false, &mut stdout.lock()) {
+            eprintln!("sipws: writing the report: {e}");
+        }
+    } else {
+        for v in report
+            .verdicts
+            .iter()
+            .filter(|v| v.outcome != Outcome::Pass)
+        {
+            println!("FAIL {}: {}", v.case.id, v.message);
+        }
+    }
+    let per_group = counts
+        .iter()
+        .map(|(g, n)| format!("{g} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let s = &report.summary;
+    let bad = s.total() - s.pass - s.skip;
+    if with_adapter {
+        println!(
+            "{} tests ({per_group}): {} match, {} mismatch, {} skipped, {} errors",
+            s.total(),
+            s.pass,
+            s.fail,
+            s.skip,
+            s.error
+        );
+    } else {
+        println!(
+            "{} tests ({per_group}): {} match, {bad} mismatch",
+            s.total(),
+            s.pass
+        );
+    }
+}
+
+fn write_reports(
+    report: &Report,
+    json: Option<&Path>,
+    junit_path: Option<&Path>,
+) -> Result<(), String> {
+    use std::io::Write as _;
+    let create = |path: &Path| {
+        std::fs::File::create(path)
+            .map(std::io::BufWriter::new)
+            .map_err(|e| format!("creating {}: {e}", path.display()))
+    };
+    if let Some(path) = json {
+        let mut f = create(path)?;
+        write_json(report, &mut f)
+            .and_then(|()| f.flush())
+            .map_err(|e| format!("writing {}: {e}", path.display()))?;
+    }
+    if let Some(path) = junit_path {
+        let mut f = create(path)?;
+        junit::write(report, &mut f)
+            .and_then(|()| f.flush())
+            .map_err(|e| format!("writing {}: {e}", path.display()))?;
+    }
+    Ok(())
 }
 
 /// Reads a string field of a test input.
