@@ -13,11 +13,10 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use serde_json::{Value, json};
+use sipws_reference::proxy::Config;
 use sipws_reference::proxy::flow_token::FlowTokens;
 use sipws_reference::proxy::record_route::record_route;
-use sipws_reference::proxy::{Config, Expiry, Listener};
-use sipws_reference::sip::Host;
-use sipws_reference::transport::{Flow, FlowId, Transport, WssParamStyle};
+use sipws_reference::transport::{Flow, FlowId, Transport};
 
 use super::{Case, Group, Verdict};
 
@@ -31,29 +30,9 @@ pub const GROUP: Group = Group {
 /// The fixed secret of flow tokens in the proxy groups (record-route, no-connect).
 pub(super) const SECRET: &[u8] = b"sipws vectors: fixed 32-byte key";
 
-/// The proxy of the proxy groups: `proxy.example.com`, domain `example.com`, UDP and TCP on
-/// 5060, TLS on 5061, WS on 80, WSS on 443, RFC 7118 `transport=ws` for WSS.
+/// The proxy of the proxy groups: the RFC 7118 §8 deployment with the fixed secret.
 pub(super) fn config() -> Config {
-    let l = |transport, port| Listener {
-        transport,
-        host: Host::Domain("proxy.example.com".into()),
-        port,
-    };
-    Config {
-        domains: vec!["example.com".into()],
-        listeners: vec![
-            l(Transport::Udp, 5060),
-            l(Transport::Tcp, 5060),
-            l(Transport::Tls, 5061),
-            l(Transport::Ws, 80),
-            l(Transport::Wss, 443),
-        ],
-        wss_param_style: WssParamStyle::Rfc7118,
-        expires: Expiry::default(),
-        secret: SECRET.to_vec(),
-        outbound: true,
-        gruu: true,
-    }
+    Config::rfc7118_example(SECRET)
 }
 
 /// Our address on a flow of this transport.

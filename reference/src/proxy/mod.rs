@@ -90,6 +90,33 @@ pub struct Config {
 }
 
 impl Config {
+    /// The deployment of the RFC 7118 §8 examples: `proxy.example.com`, serving the domain
+    /// `example.com`, UDP and TCP on 5060, TLS on 5061, WS on 80, WSS on 443, WSS hops written
+    /// `transport=ws` as RFC 7118 does. With a fixed `secret` its flow tokens are reproducible,
+    /// which the tests and the test vectors rely on.
+    pub fn rfc7118_example(secret: &[u8]) -> Config {
+        let l = |transport, port| Listener {
+            transport,
+            host: Host::Domain("proxy.example.com".into()),
+            port,
+        };
+        Config {
+            domains: vec!["example.com".into()],
+            listeners: vec![
+                l(Transport::Udp, 5060),
+                l(Transport::Tcp, 5060),
+                l(Transport::Tls, 5061),
+                l(Transport::Ws, 80),
+                l(Transport::Wss, 443),
+            ],
+            wss_param_style: WssParamStyle::Rfc7118,
+            expires: Expiry::default(),
+            secret: secret.to_vec(),
+            outbound: true,
+            gruu: true,
+        }
+    }
+
     pub fn listener(&self, t: Transport) -> Option<&Listener> {
         self.listeners.iter().find(|l| l.transport == t)
     }

@@ -16,26 +16,7 @@ fn addr(s: &str) -> SocketAddr {
 }
 
 fn config() -> Config {
-    let l = |transport, port| Listener {
-        transport,
-        host: Host::Domain("proxy.example.com".into()),
-        port,
-    };
-    Config {
-        domains: vec!["example.com".into()],
-        listeners: vec![
-            l(Transport::Udp, 5060),
-            l(Transport::Tcp, 5060),
-            l(Transport::Tls, 5061),
-            l(Transport::Ws, 80),
-            l(Transport::Wss, 443),
-        ],
-        wss_param_style: WssParamStyle::Rfc7118,
-        expires: Expiry::default(),
-        secret: b"test secret, 32 bytes long......".to_vec(),
-        outbound: true,
-        gruu: true,
-    }
+    Config::rfc7118_example(b"test secret, 32 bytes long......")
 }
 
 fn flow(id: FlowId, transport: Transport, remote: &str) -> Flow {
