@@ -2,7 +2,8 @@
 //! (§12.1.2) or from the INVITE on the callee's side (§12.1.1), and turned into the
 //! Request-URI and Route of the next in-dialog request (§12.2.1.1).
 
-use crate::sip::{Message, NameAddr, Uri};
+use super::build::Request;
+use crate::sip::{Message, Method, NameAddr, Uri, Via};
 
 /// One confirmed dialog.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,6 +109,32 @@ impl Dialog {
                 (first.uri.clone(), routes)
             }
         }
+    }
+
+    /// A request in this dialog (RFC 3261 §12.2.1.1): remote target and route set, our From
+    /// and the peer's To with their tags, the dialog's Call-ID and the current local CSeq.
+    pub fn request(
+        &self,
+        method: Method,
+        via: Via,
+        supported: Option<&'static [&'static str]>,
+    ) -> Message {
+        let (uri, routes) = self.target();
+        Request {
+            method,
+            uri,
+            via,
+            from: self.local_with_tag(),
+            to: self.remote_with_tag(),
+            call_id: self.call_id.clone(),
+            cseq: self.local_seq,
+            routes,
+            supported,
+            contact: None,
+            extra: Vec::new(),
+            body: None,
+        }
+        .build()
     }
 
     /// Our From address (with our tag) for a request in this dialog.

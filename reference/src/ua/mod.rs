@@ -641,22 +641,7 @@ impl Ua {
         let (true, CallState::Answered, Some(d)) = (c.outgoing, c.state, &c.dialog) else {
             return Err(self.wrong_state(call, "send ACK"));
         };
-        let (uri, routes) = d.target();
-        let msg = Request {
-            method: Method::Ack,
-            uri,
-            via,
-            from: d.local_with_tag(),
-            to: d.remote_with_tag(),
-            call_id: d.call_id.clone(),
-            cseq: d.local_seq,
-            routes,
-            supported: None,
-            contact: None,
-            extra: Vec::new(),
-            body: None,
-        }
-        .build();
+        let msg = d.request(Method::Ack, via, None);
         c.ack = Some(msg.clone());
         c.state = CallState::Confirmed;
         Ok(msg)
@@ -676,22 +661,7 @@ impl Ua {
             return Err(self.wrong_state(call, "send BYE"));
         };
         d.local_seq = d.local_seq.wrapping_add(1);
-        let (uri, routes) = d.target();
-        let msg = Request {
-            method: Method::Bye,
-            uri,
-            via,
-            from: d.local_with_tag(),
-            to: d.remote_with_tag(),
-            call_id: d.call_id.clone(),
-            cseq: d.local_seq,
-            routes,
-            supported: Some(supported),
-            contact: None,
-            extra: Vec::new(),
-            body: None,
-        }
-        .build();
+        let msg = d.request(Method::Bye, via, Some(supported));
         c.state = CallState::Terminating;
         c.retransmit = None;
         self.start_tx(
