@@ -568,7 +568,8 @@ fn parse_start_line(line: &str) -> Result<StartLine> {
     if line.is_empty() {
         return Err(ParseError::new(ErrorKind::StartLine("empty start line"), 0));
     }
-    if line.len() >= 4 && line[..4].eq_ignore_ascii_case("SIP/") {
+    // Compared as bytes: a multi-byte character may straddle byte 4 of hostile input.
+    if line.len() >= 4 && line.as_bytes()[..4].eq_ignore_ascii_case(b"SIP/") {
         let sp = line.find(' ').ok_or(ParseError::new(
             ErrorKind::StartLine("no status code"),
             line.len(),
@@ -737,6 +738,13 @@ Contact: <sip:alice@df7jal23ls0d.invalid;transport=ws>\r\n\
             "offset {} should be in the continuation line",
             e.offset
         );
+    }
+
+    #[test]
+    fn a_multibyte_character_at_byte_four_is_an_error_not_a_panic() {
+        // Found by the mutated_messages_never_panic property: "SIP" + U+07FB straddles byte 4.
+        assert!(Message::parse("SIP\u{7fb}.0 100 x\r\n\r\n".as_bytes()).is_err());
+        assert!(Message::parse("INV\u{7fb}E sip:a@b SIP/2.0\r\n\r\n".as_bytes()).is_err());
     }
 
     #[test]
