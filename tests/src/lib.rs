@@ -8,3 +8,5 @@ pub fn data_path(relative: &str) -> PathBuf {
         .join("data")
         .join(relative)
 }
+
+pub mod interop;

@@ -133,6 +133,25 @@ fn generate(names: &[String]) -> Result<Generated, NetError> {
     })
 }
 
+/// A generated CA and the server certificate and key it signed, as PEM text.
+#[derive(Clone)]
+pub struct GeneratedPem {
+    pub ca_pem: String,
+    pub cert_pem: String,
+    pub key_pem: String,
+}
+
+/// The certificate `sipws serve` makes for itself, as PEM files' contents, for another
+/// server to use (the interop tests give it to Kamailio) while our clients trust `ca_pem`.
+pub fn generate_pem(names: &[String]) -> Result<GeneratedPem, NetError> {
+    let g = generate(names)?;
+    Ok(GeneratedPem {
+        ca_pem: g.ca_pem,
+        cert_pem: pem_encode("CERTIFICATE", g.leaf.as_ref()),
+        key_pem: pem_encode("PRIVATE KEY", g.key.secret_der()),
+    })
+}
+
 /// RFC 7468 textual encoding.
 fn pem_encode(label: &str, der: &[u8]) -> String {
     use base64::Engine as _;
@@ -160,6 +179,31 @@ mod tests {
         let ca = CertificateDer::from_pem_slice(m.ca_pem.as_bytes()).expect("CA PEM parses");
         let mut roots = rustls::RootCertStore::empty();
         roots.add(ca).expect("the CA is a valid trust anchor");
+    }
+
+    #[test]
+    fn generated_pem_is_a_loadable_pair_under_its_ca() {
+        let g = generate_pem(&[]).expect("generation works");
+        let dir = std::env::temp_dir().join(format!("sipws-tls-pem-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+        std::fs::write(&cert, &g.cert_pem).expect("write");
+        std::fs::write(&key, &g.key_pem).expect("write");
+        let cfg = TlsConfig {
+            cert: Some(cert),
+            key: Some(key),
+            generated_ca: None,
+        };
+        let m = load_or_generate(&cfg, &[]);
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(m.is_ok(), "the key matches the certificate");
+        let ca = CertificateDer::from_pem_slice(g.ca_pem.as_bytes()).expect("CA PEM parses");
+        assert_ne!(
+            ca.as_ref(),
+            CertificateDer::from_pem_slice(g.cert_pem.as_bytes())
+                .expect("parses")
+                .as_ref()
+        );
     }
 
     #[test]

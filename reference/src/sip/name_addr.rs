@@ -397,6 +397,24 @@ mod tests {
         assert_eq!(parse_contact(" * ").unwrap(), Contact::Star);
     }
 
+    /// Kamailio's registrar answers with `;received="sip:…"` on each Contact: an ordinary
+    /// contact-extension whose gen-value is a quoted-string (RFC 3261 §25.1), unlike the
+    /// Via's received, which is an IP address.
+    #[test]
+    fn contact_received_is_a_generic_param() {
+        let c = parse_contact(
+            "<sip:alice@127.0.0.1:40000;transport=ws>;expires=600;received=\"sip:127.0.0.1:40000;transport=ws\"",
+        )
+        .expect("a quoted received is a valid contact-extension");
+        let Contact::List(l) = c else {
+            panic!("not a list")
+        };
+        assert_eq!(
+            l[0].params.value("received"),
+            Some("\"sip:127.0.0.1:40000;transport=ws\"")
+        );
+    }
+
     #[test]
     fn single_value_refuses_a_list() {
         assert_eq!(

@@ -113,12 +113,30 @@ pub(crate) fn parse_header_params(
     c: &mut Cursor<'_>,
     check: fn(&Param) -> std::result::Result<(), ErrorKind>,
 ) -> Result<Params> {
+    header_params(c, check, false)
+}
+
+/// [`parse_header_params`] for a Via, where `received` is an IP address (RFC 3261 §25.1
+/// via-received). Elsewhere `received` is an ordinary generic-param: registrars such as
+/// Kamailio put `;received="sip:192.0.2.4:5060"` on Contact, a quoted-string gen-value.
+pub(crate) fn parse_via_params(
+    c: &mut Cursor<'_>,
+    check: fn(&Param) -> std::result::Result<(), ErrorKind>,
+) -> Result<Params> {
+    header_params(c, check, true)
+}
+
+fn header_params(
+    c: &mut Cursor<'_>,
+    check: fn(&Param) -> std::result::Result<(), ErrorKind>,
+    via: bool,
+) -> Result<Params> {
     let mut params = Params::new();
     while c.eat_sep(b';') {
         let at = c.pos();
         let name = c.token("a parameter name")?;
         let value = if c.eat_sep(b'=') {
-            if name.eq_ignore_ascii_case("received") {
+            if via && name.eq_ignore_ascii_case("received") {
                 // via-received = "received" EQUAL (IPv4address / IPv6address): an IPv6
                 // address is written without brackets and its colons are not token characters.
                 Some(received_value(c)?.to_string())

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 use super::error::{ErrorKind, Result};
-use super::params::{Param, Params, parse_header_params};
+use super::params::{Param, Params, parse_via_params};
 use super::scan::Cursor;
 use super::uri::{Host, parse_host, parse_port};
 
@@ -128,7 +128,7 @@ pub(crate) fn parse_via(c: &mut Cursor<'_>) -> Result<Via> {
     } else {
         None
     };
-    let params = parse_header_params(c, check_via_param)?;
+    let params = parse_via_params(c, check_via_param)?;
     Ok(Via {
         protocol,
         version,
