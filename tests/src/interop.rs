@@ -2,6 +2,7 @@
 //! skipping loudly when they are absent, and failing instead when `SIPWS_INTEROP=required`
 //! (which `.ci/run` sets after `tests/interop/install.sh` installed them).
 
+use std::io::Write as _;
 use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -23,7 +24,10 @@ pub fn require<T>(test: &str, found: Result<T, String>) -> Option<T> {
             panic!("{test}: interop peer missing and {REQUIRED_ENV}=required: {why}")
         }
         Err(why) => {
-            eprintln!(
+            // Straight to the process's stderr: libtest captures `eprintln!` of a passing
+            // test, and a skip must be seen.
+            let _ = writeln!(
+                std::io::stderr(),
                 "\n*** SKIPPED {test}: {why}\n*** install the peers with tests/interop/install.sh \
                  (or set {REQUIRED_ENV}=required to make this a failure)\n"
             );
@@ -81,4 +85,16 @@ pub fn report_dir() -> PathBuf {
 pub fn free_tcp_port() -> std::io::Result<u16> {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
     Ok(listener.local_addr()?.port())
+}
+
+/// Writes `target/interop/matrix/<name>.md`: rows of the README's interop matrix
+/// (`| peer, runtime, transport | what works | pass | fail | warn | info | skip |`), made by
+/// the last run of each interop test; `cat target/interop/matrix/*.md` gives the table body.
+pub fn write_matrix_rows(name: &str, rows: &[String]) {
+    let dir = report_dir().join("matrix");
+    let path = dir.join(format!("{name}.md"));
+    let text: String = rows.iter().map(|r| format!("{r}\n")).collect();
+    if let Err(e) = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, text)) {
+        panic!("cannot write {}: {e}", path.display());
+    }
 }
