@@ -54,6 +54,10 @@ pub struct ClientArgs {
     /// Registration lifetime to ask for, in seconds [default: 600].
     #[arg(long, global = true, value_name = "SECONDS")]
     pub expires: Option<u32>,
+    /// Answer 401/407 digest challenges as the user with this password (RFC 3261 §22.2;
+    /// SHA-256 preferred over MD5, RFC 8760).
+    #[arg(long, global = true)]
+    pub password: Option<String>,
     /// Connecting (TCP, TLS and the opening handshake) must finish within this.
     #[arg(long, global = true, value_name = "MS", default_value_t = 5000)]
     pub connect_timeout_ms: u64,
@@ -166,6 +170,9 @@ impl ClientArgs {
         }
         if self.expires.is_some() {
             o.ua.expires = self.expires;
+        }
+        if let Some(p) = &self.password {
+            o.ua = o.ua.clone().with_password(p);
         }
         o.ua.validate()?;
         o.trust = match (&self.ca, self.insecure) {
@@ -534,6 +541,23 @@ mod tests {
         assert_eq!(a.user().expect("default"), "sipws");
         let a = parse(&["ws://[::1]:5", "options", "x"]).expect("parses");
         assert_eq!(a.options().expect("options").1, "[::1]");
+    }
+
+    #[test]
+    fn password_gives_credentials_for_the_aor_user() {
+        let a =
+            parse(&["ws://h", "--password", "wonderland", "register", "alice"]).expect("parses");
+        let (o, _) = a.options().expect("options");
+        let c = o.ua.credentials.expect("credentials");
+        assert_eq!(
+            (c.username.as_str(), c.password.as_str()),
+            ("alice", "wonderland")
+        );
+        let (o, _) = parse(&["ws://h", "register", "alice"])
+            .expect("parses")
+            .options()
+            .expect("options");
+        assert!(o.ua.credentials.is_none());
     }
 
     #[test]

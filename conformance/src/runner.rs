@@ -38,6 +38,8 @@ fn missing_capability(target: &Target, needs: &[String]) -> Option<String> {
             "udp" => target.udp.is_some(),
             // Declared by the target profile; the reference server has both.
             "outbound" | "two-users" => target.capabilities.iter().any(|c| c == n),
+            // Credentials from the profile (or the embedded run's second server).
+            "auth" => target.auth.is_some(),
             _ => false,
         };
         (!have).then(|| format!("the target offers no {n} (needed by this case)"))
@@ -52,45 +54,53 @@ pub async fn run_case(
     options: RunOptions,
 ) -> Verdict {
     let started = Instant::now();
+    let missing = missing_capability(&target, &case.info.needs);
+    // The embedded run tests authentication on a second server (target.rs, TargetAuth).
+    let target = match &target.auth {
+        Some(crate::target::TargetAuth {
+            target: Some(other),
+            ..
+        }) if case.info.needs.iter().any(|n| n == "auth") => other.clone(),
+        _ => target,
+    };
     let mut world = World::new(target.clone());
-    let result: Result<(), StepError> =
-        if let Some(reason) = missing_capability(&target, &case.info.needs) {
-            Err(StepError::Skip(reason))
-        } else {
-            let steps = case.steps.clone();
-            let run = async {
-                for step in &steps {
-                    let (def, args) = registry.find(&step.text).map_err(|e| match e {
-                        MatchError::None => StepError::harness(format!(
-                            "no step definition matches line {}: {:?}",
-                            step.line, step.text
-                        )),
-                        MatchError::Ambiguous(p) => StepError::harness(format!(
-                            "line {} matches several step definitions: {p:?}",
-                            step.line
-                        )),
+    let result: Result<(), StepError> = if let Some(reason) = missing {
+        Err(StepError::Skip(reason))
+    } else {
+        let steps = case.steps.clone();
+        let run = async {
+            for step in &steps {
+                let (def, args) = registry.find(&step.text).map_err(|e| match e {
+                    MatchError::None => StepError::harness(format!(
+                        "no step definition matches line {}: {:?}",
+                        step.line, step.text
+                    )),
+                    MatchError::Ambiguous(p) => StepError::harness(format!(
+                        "line {} matches several step definitions: {p:?}",
+                        step.line
+                    )),
+                })?;
+                registry
+                    .run(def, &mut world, args, step)
+                    .await
+                    .map_err(|e| match e {
+                        StepError::Broken { message, cap } => StepError::Broken {
+                            message: format!("{} {} — {message}", step.keyword, step.text),
+                            cap,
+                        },
+                        other => other,
                     })?;
-                    registry
-                        .run(def, &mut world, args, step)
-                        .await
-                        .map_err(|e| match e {
-                            StepError::Broken { message, cap } => StepError::Broken {
-                                message: format!("{} {} — {message}", step.keyword, step.text),
-                                cap,
-                            },
-                            other => other,
-                        })?;
-                }
-                Ok(())
-            };
-            match tokio::time::timeout(options.case_timeout, run).await {
-                Ok(r) => r,
-                Err(_) => Err(StepError::harness(format!(
-                    "the case did not finish within {} ms",
-                    options.case_timeout.as_millis()
-                ))),
             }
+            Ok(())
         };
+        match tokio::time::timeout(options.case_timeout, run).await {
+            Ok(r) => r,
+            Err(_) => Err(StepError::harness(format!(
+                "the case did not finish within {} ms",
+                options.case_timeout.as_millis()
+            ))),
+        }
+    };
     let (outcome, message) = match result {
         Ok(()) => (Outcome::Pass, format!("{} steps passed", case.steps.len())),
         Err(StepError::Broken { message, cap }) => {

@@ -61,6 +61,15 @@ pub struct ServeArgs {
     /// Most TCP connections (WS, WSS, TCP) at once [default: 10000].
     #[arg(long, value_name = "N")]
     pub max_connections: Option<usize>,
+    /// Turn on SIP digest authentication (RFC 3261 §22, MD5 and SHA-256 per RFC 8760) with
+    /// the users of this TOML file (`[[user]] username = "alice" password = "..."`, or
+    /// `ha1_md5`/`ha1_sha256` instead of the password): REGISTER gets 401, out-of-dialog
+    /// requests from our users 407.
+    #[arg(long, value_name = "FILE")]
+    pub auth_credentials: Option<PathBuf>,
+    /// The realm of the challenges [default: the first domain].
+    #[arg(long, value_name = "REALM")]
+    pub auth_realm: Option<String>,
 }
 
 impl ServeArgs {
@@ -111,6 +120,13 @@ impl ServeArgs {
         if let Some(n) = self.max_connections {
             c.limits.max_connections = n;
         }
+        if let Some(path) = &self.auth_credentials {
+            c.auth.enabled = true;
+            c.auth.credentials = Some(path.clone());
+        }
+        if let Some(r) = &self.auth_realm {
+            c.auth.realm = Some(r.clone());
+        }
         Ok(c)
     }
 }
@@ -132,6 +148,9 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
             server.domains().join(", "),
             server.domains().first().map(String::as_str).unwrap_or("")
         );
+        if let Some(realm) = server.auth_realm() {
+            println!("digest authentication on, realm \"{realm}\" (SHA-256 and MD5)");
+        }
         match (server.ca_path(), server.ca_pem()) {
             (Some(path), _) => println!("WSS clients should trust: {}", path.display()),
             (None, Some(_)) => println!("WSS certificate kept in memory only"),
@@ -205,6 +224,21 @@ mod tests {
         assert_eq!(c.domains, vec!["flag.example".to_string()]);
         assert_eq!(c.websocket.handshake_timeout_ms, 300);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn auth_flags_turn_authentication_on() {
+        let c = parse(&[]);
+        assert!(!c.auth.enabled);
+        let c = parse(&[
+            "--auth-credentials",
+            "users.toml",
+            "--auth-realm",
+            "example.com",
+        ]);
+        assert!(c.auth.enabled);
+        assert_eq!(c.auth.credentials, Some(PathBuf::from("users.toml")));
+        assert_eq!(c.auth.realm.as_deref(), Some("example.com"));
     }
 
     #[test]

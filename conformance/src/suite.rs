@@ -3,7 +3,8 @@
 //!
 //! Tags (DESIGN.md): `@subject:<s>` (on the feature or the scenario), `@id:<short-name>` (the
 //! case id is `<subject>/<short-name>`), one or more `@req:<ID>` from REQUIREMENTS.md,
-//! `@level:must|should|may|info`, and `@needs:wss|udp|two-users|outbound`.
+//! `@level:must|should|may|info`, and `@needs:wss|udp|two-users|outbound|auth` (`auth`: the
+//! profile gives a user's digest credentials; the embedded run uses a second server).
 
 use std::collections::HashSet;
 

@@ -1,7 +1,9 @@
 //! The target under test: its WebSocket endpoints, how to trust its certificate, its SIP
 //! domain and optional UDP address; and the embedded reference server, the default target.
 
+use std::fmt;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use rustls::pki_types::ServerName;
@@ -120,6 +122,26 @@ impl WsEndpoint {
     }
 }
 
+/// Digest credentials of one user of the target, for the `@needs:auth` cases (RFC 3261 §22).
+#[derive(Clone)]
+pub struct TargetAuth {
+    /// The user name; the cases register `sip:<username>@<domain>`.
+    pub username: String,
+    pub password: String,
+    /// Run the `@needs:auth` cases against this target instead: the embedded run starts a
+    /// second reference server with authentication on, the first one has it off.
+    pub target: Option<Arc<Target>>,
+}
+
+impl fmt::Debug for TargetAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TargetAuth")
+            .field("username", &self.username)
+            .field("target", &self.target.as_ref().map(|t| t.label.as_str()))
+            .finish_non_exhaustive()
+    }
+}
+
 /// Everything the suite knows of its target.
 #[derive(Debug, Clone)]
 pub struct Target {
@@ -136,6 +158,9 @@ pub struct Target {
     /// Capabilities the target declares (`outbound`, `two-users`) for `@needs:` tags that
     /// cannot be probed.
     pub capabilities: Vec<String>,
+    /// The target demands digest authentication and these are a user's credentials
+    /// (`@needs:auth`); `None`: those cases are skipped.
+    pub auth: Option<TargetAuth>,
 }
 
 impl Target {

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use sipws::report::{console, junit, write_json};
 use sipws::runner::{RunOptions, run_reporting};
 use sipws::suite::{Filter, load};
-use sipws::target::{Target, Trust, WsEndpoint};
+use sipws::target::{Target, TargetAuth, Trust, WsEndpoint};
 use sipws::verdict::{Level, Report};
 
 #[derive(Args, Debug, Clone)]
@@ -23,7 +23,8 @@ pub struct TestArgs {
     /// The target's ws:// URL; without it (and without a profile naming one) the embedded
     /// reference server is started and tested.
     pub target: Option<String>,
-    /// A TOML target profile: ws, wss, ca, insecure, domain, udp, capabilities, timeout_ms.
+    /// A TOML target profile: ws, wss, ca, insecure, domain, udp, capabilities, timeout_ms,
+    /// auth_user, auth_password.
     /// Flags given on the command line override it.
     #[arg(long)]
     pub profile: Option<PathBuf>,
@@ -73,6 +74,13 @@ pub struct TestArgs {
     /// Capabilities of the target that cannot be probed: outbound, two-users (repeatable).
     #[arg(long = "capability")]
     pub capabilities: Vec<String>,
+    /// The target demands digest authentication (RFC 3261 §22): a user name it knows, with
+    /// --auth-password; cases tagged @needs:auth are skipped without them.
+    #[arg(long, requires = "auth_password")]
+    pub auth_user: Option<String>,
+    /// The password of --auth-user.
+    #[arg(long, requires = "auth_user")]
+    pub auth_password: Option<String>,
     /// Cases run at once.
     #[arg(long, default_value_t = 32)]
     pub concurrency: usize,
@@ -92,6 +100,9 @@ pub struct Profile {
     #[serde(default)]
     pub capabilities: Vec<String>,
     pub timeout_ms: Option<u64>,
+    /// A user of the target's digest authentication, with `auth_password` (`@needs:auth`).
+    pub auth_user: Option<String>,
+    pub auth_password: Option<String>,
 }
 
 /// The command line over the profile: flags win, the profile fills the rest.
@@ -115,6 +126,10 @@ fn merge(args: &TestArgs) -> Result<TestArgs> {
         merged.capabilities = p.capabilities;
     }
     merged.timeout = args.timeout.or(p.timeout_ms);
+    if merged.auth_user.is_none() && merged.auth_password.is_none() {
+        merged.auth_user = p.auth_user;
+        merged.auth_password = p.auth_password;
+    }
     Ok(merged)
 }
 
@@ -250,7 +265,17 @@ fn external_target(args: &TestArgs, url: &str, timeout: Duration) -> Result<Targ
         }
         (None, false) => Trust::InsecureAcceptAnyCertificate,
     };
+    let auth = match (&args.auth_user, &args.auth_password) {
+        (Some(u), Some(p)) => Some(TargetAuth {
+            username: u.clone(),
+            password: p.clone(),
+            target: None,
+        }),
+        (None, None) => None,
+        _ => anyhow::bail!("auth_user and auth_password go together"),
+    };
     Ok(Target {
+        auth,
         label: url.to_string(),
         domain: args.domain.clone().unwrap_or_else(|| ws.host.clone()),
         ws: Some(ws),

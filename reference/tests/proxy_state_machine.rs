@@ -208,6 +208,7 @@ fn config() -> Config {
         secret: b"state machine secret............".to_vec(),
         outbound: true,
         gruu: true,
+        auth: None,
     }
 }
 

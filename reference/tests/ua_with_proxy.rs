@@ -44,6 +44,7 @@ fn proxy_config() -> Config {
         secret: b"ua_with_proxy test secret 32 byt".to_vec(),
         outbound: true,
         gruu: true,
+        auth: None,
     }
 }
 

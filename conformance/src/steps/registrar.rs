@@ -16,10 +16,15 @@
 //!   [`World::render`] work too.
 //! - Waits are those of [`World::next_response`] / [`World::next_request`]: each bounded by the
 //!   target's timeout.
+//! - Digest authentication (RFC 3261 §22, RFC 8760; `@needs:auth`): "sends a REGISTER for the
+//!   profile's user" registers `sip:<auth user>@{domain}`, "another user's AoR" a user unique
+//!   to the scenario; "answers the challenge" re-sends that REGISTER (CSeq+1, new branch)
+//!   with credentials for the challenge the reference client would pick (SHA-256 first).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 
+use sipws_reference::proxy::auth::{Algorithm, Challenge, pick_challenge};
 use sipws_reference::sip::scan::unquote;
 use sipws_reference::sip::{Header, HeaderName, HeaderValue, Host, Message, NameAddr, Uri, Via};
 
@@ -121,7 +126,26 @@ pub const STEPS: &[(&str, StepFn)] = &[
         r"the other device receives nothing within the timeout",
         other_receives_nothing,
     ),
+    (
+        r#""(\w+)" sends a REGISTER for (the profile's user|another user's AoR) without credentials"#,
+        auth_register,
+    ),
+    (r#""(\w+)" receives a Digest challenge"#, digest_challenge),
+    (r"the challenge offers SHA-256", offers_sha256),
+    (
+        r#""(\w+)" answers the challenge with (the profile's credentials|a wrong password)"#,
+        answer_challenge,
+    ),
 ];
+
+/// The digest exchange of each connection (`@needs:auth` steps).
+#[derive(Debug, Default)]
+struct AuthExchange {
+    /// The REGISTER last sent, to be answered with credentials.
+    sent: HashMap<String, Message>,
+    /// The last challenge received (401 or 407).
+    challenge: Option<Message>,
+}
 
 /// GRUUs a 200 gave each connection (by connection name).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -537,6 +561,134 @@ fn judge_auth(resp: &Message) -> Result<String, StepError> {
             "expected 200, 401 or 407; got {other:?}"
         ))),
     }
+}
+
+/// Digest challenges of a 401 (`WWW-Authenticate`) or 407 (`Proxy-Authenticate`).
+fn challenges_of(resp: &Message) -> Vec<Challenge> {
+    let name = if status(resp) == Some(407) {
+        HeaderName::ProxyAuthenticate
+    } else {
+        HeaderName::WwwAuthenticate
+    };
+    resp.values(&name)
+        .filter_map(|v| Challenge::parse(&v.to_string()).ok())
+        .collect()
+}
+
+/// RFC 3261 §22.1, §22.3, §22.4: a REGISTER without credentials to a target that demands
+/// authentication gets 401 with WWW-Authenticate (or 407 with Proxy-Authenticate) carrying
+/// a Digest challenge with realm and nonce.
+fn judge_challenge(resp: &Message) -> Result<String, StepError> {
+    let code = status(resp).unwrap_or(0);
+    if code < 300 {
+        return Err(StepError::broken(format!(
+            "a REGISTER without credentials was answered {code}: the target demands no \
+             authentication although the profile gives credentials"
+        )));
+    }
+    if code != 401 && code != 407 {
+        return Err(StepError::broken(format!(
+            "expected a 401 or 407 challenge, got {code}"
+        )));
+    }
+    let offered = challenges_of(resp);
+    if offered.is_empty() {
+        return Err(StepError::broken(format!(
+            "the {code} carries no Digest challenge with realm and nonce in {} (RFC 3261 §22.1, §22.4)",
+            if code == 401 {
+                "WWW-Authenticate"
+            } else {
+                "Proxy-Authenticate"
+            }
+        )));
+    }
+    let algs: Vec<String> = offered
+        .iter()
+        .map(|c| {
+            c.algorithm
+                .clone()
+                .unwrap_or_else(|| "MD5 (implied)".into())
+        })
+        .collect();
+    Ok(format!(
+        "challenged with {code} offering {}",
+        algs.join(", ")
+    ))
+}
+
+/// RFC 8760 §2.4: SHA-256 should be offered (MD5 alone is a warning).
+fn judge_sha256(resp: &Message) -> Result<(), StepError> {
+    if challenges_of(resp)
+        .iter()
+        .any(|c| c.algorithm() == Some(Algorithm::Sha256))
+    {
+        Ok(())
+    } else {
+        Err(StepError::should(
+            "the challenge offers only MD5; RFC 8760 §2.4 has servers offer SHA-256 too (a \
+             header per algorithm, the preferred first)",
+        ))
+    }
+}
+
+/// The request re-sent with credentials for `resp`'s challenge (RFC 3261 §22.2): CSeq+1, the
+/// new `branch`, Authorization (401) or Proxy-Authorization (407).
+fn with_credentials(
+    sent: &Message,
+    resp: &Message,
+    username: &str,
+    password: &str,
+    branch: &str,
+    cnonce: &str,
+) -> Result<Message, StepError> {
+    let challenge = pick_challenge(resp).ok_or_else(|| {
+        StepError::broken(
+            "no challenge a SIP client must be able to answer (Digest with MD5 or SHA-256, \
+             qop=auth or none; RFC 3261 §22.4, RFC 8760)",
+        )
+    })?;
+    let mut req = sent.clone();
+    let line = req
+        .request_line()
+        .cloned()
+        .ok_or_else(|| StepError::harness("the message sent is not a request"))?;
+    let creds = challenge
+        .answer(
+            username,
+            password,
+            line.method.as_str(),
+            &line.uri.to_string(),
+            1,
+            cnonce,
+        )
+        .ok_or_else(|| StepError::harness("the chosen challenge cannot be answered"))?;
+    let name = if status(resp) == Some(407) {
+        HeaderName::ProxyAuthorization
+    } else {
+        HeaderName::Authorization
+    };
+    req.headers.retain(|h| h.name != name);
+    for h in &mut req.headers {
+        match &mut h.value {
+            HeaderValue::CSeq(c) => c.seq += 1,
+            HeaderValue::Via(list) => {
+                if let Some(v) = list.first_mut() {
+                    v.params.set("branch", Some(branch));
+                }
+            }
+            _ => {}
+        }
+    }
+    let at = req
+        .headers
+        .iter()
+        .position(|h| h.name == HeaderName::ContentLength)
+        .unwrap_or(req.headers.len());
+    req.headers.insert(
+        at,
+        Header::new(name, HeaderValue::Text(creds.to_header_value())),
+    );
+    Ok(req)
 }
 
 fn is_ip(s: &str) -> bool {
@@ -974,6 +1126,90 @@ fn ok_or_challenge<'a>(w: &'a mut World, a: Vec<String>, _: &'a CaseStep) -> Ste
     })
 }
 
+fn auth_register<'a>(w: &'a mut World, a: Vec<String>, _: &'a CaseStep) -> StepFuture<'a> {
+    step!(async move {
+        let conn = a[0].clone();
+        let auth = w.target.auth.clone().ok_or_else(|| {
+            StepError::Skip("the profile gives no credentials (auth_user, auth_password)".into())
+        })?;
+        let user = if a[1] == "the profile's user" {
+            auth.username
+        } else {
+            w.user("bob")
+        };
+        let transport = if w.is_secure(&conn) { "WSS" } else { "WS" };
+        let template = format!(
+            "REGISTER sip:{{domain}} SIP/2.0
+Via: SIP/2.0/{transport} {{host}};branch={{branch}}
+From: <sip:{user}@{{domain}}>;tag={{tag}}
+To: <sip:{user}@{{domain}}>
+Call-ID: auth-{{call-id}}-{conn}
+CSeq: 1 REGISTER
+Max-Forwards: 70
+Contact: <sip:{user}@{{host}};transport=ws>
+Expires: 600
+Content-Length: 0
+"
+        );
+        let text = w.render(&template, &conn);
+        let msg = Message::parse(text.as_bytes())
+            .map_err(|e| StepError::harness(format!("the REGISTER built does not parse: {e}")))?;
+        send_sip(w, &conn, &text, false).await?;
+        w.ext::<AuthExchange>().sent.insert(conn, msg);
+        Ok(())
+    })
+}
+
+fn digest_challenge<'a>(w: &'a mut World, a: Vec<String>, _: &'a CaseStep) -> StepFuture<'a> {
+    step!(async move {
+        let resp = final_response(w, &a[0]).await?;
+        let seen = judge_challenge(&resp)?;
+        w.observe(seen);
+        w.ext::<AuthExchange>().challenge = Some(resp);
+        Ok(())
+    })
+}
+
+fn offers_sha256<'a>(w: &'a mut World, _: Vec<String>, _: &'a CaseStep) -> StepFuture<'a> {
+    step!(async move {
+        let resp = w
+            .ext::<AuthExchange>()
+            .challenge
+            .clone()
+            .ok_or_else(|| StepError::harness("no challenge was received yet"))?;
+        judge_sha256(&resp)
+    })
+}
+
+fn answer_challenge<'a>(w: &'a mut World, a: Vec<String>, _: &'a CaseStep) -> StepFuture<'a> {
+    step!(async move {
+        let conn = a[0].clone();
+        let auth = w
+            .target
+            .auth
+            .clone()
+            .ok_or_else(|| StepError::Skip("the profile gives no credentials".into()))?;
+        let password = if a[1] == "a wrong password" {
+            format!("{}-wrong", auth.password)
+        } else {
+            auth.password
+        };
+        let ex = w.ext::<AuthExchange>();
+        let (Some(sent), Some(resp)) = (ex.sent.get(&conn).cloned(), ex.challenge.clone()) else {
+            return Err(StepError::harness(format!(
+                "{conn} has no REGISTER and challenge to answer"
+            )));
+        };
+        let branch = w.render("{branch}", &conn).trim().to_string();
+        let cnonce = w.render("c{n}", &conn).trim().to_string();
+        let req = with_credentials(&sent, &resp, &auth.username, &password, &branch, &cnonce)?;
+        let text = String::from_utf8_lossy(&req.to_bytes()).into_owned();
+        send_sip(w, &conn, &text, false).await?;
+        w.ext::<AuthExchange>().sent.insert(conn, req);
+        Ok(())
+    })
+}
+
 fn record_received<'a>(w: &'a mut World, _: Vec<String>, _: &'a CaseStep) -> StepFuture<'a> {
     step!(async move {
         let seen = judge_received(top_via(last_response(w)?)?)?;
@@ -1385,6 +1621,90 @@ Content-Length: 0
         };
         assert!(judge_auth(&c401("WWW-Authenticate: Digest realm=\"x\", nonce=\"y\"\n")).is_ok());
         assert!(is_broken(&judge_auth(&c401("")).map(|_| ())));
+    }
+
+    fn challenge_401(headers: &str) -> Message {
+        msg(&format!(
+            "{}{headers}Content-Length: 0\n\n",
+            HEAD.replace("200 OK", "401 Unauthorized")
+        ))
+    }
+
+    #[test]
+    fn digest_challenges_are_judged() {
+        assert!(is_broken(&judge_challenge(&resp("")).map(|_| ())));
+        assert!(is_broken(&judge_challenge(&challenge_401("")).map(|_| ())));
+        assert!(is_broken(
+            &judge_challenge(&challenge_401("WWW-Authenticate: Basic realm=\"x\"\n")).map(|_| ())
+        ));
+        let forbidden = msg(&format!("{}\n", HEAD.replace("200 OK", "403 Forbidden")));
+        assert!(is_broken(&judge_challenge(&forbidden).map(|_| ())));
+        let md5 = challenge_401("WWW-Authenticate: Digest realm=\"x\", nonce=\"y\"\n");
+        assert_eq!(
+            judge_challenge(&md5),
+            Ok("challenged with 401 offering MD5 (implied)".into())
+        );
+        assert!(is_should(&judge_sha256(&md5)));
+        let both = challenge_401(
+            "WWW-Authenticate: Digest realm=\"x\", nonce=\"y\", algorithm=SHA-256, qop=\"auth\"\n\
+             WWW-Authenticate: Digest realm=\"x\", nonce=\"y\", algorithm=MD5, qop=\"auth\"\n",
+        );
+        assert_eq!(judge_sha256(&both), Ok(()));
+    }
+
+    /// The answer the steps build is accepted by the reference registrar's verifier, and a
+    /// wrong password is not.
+    #[test]
+    fn answers_verify_against_the_reference() {
+        use sipws_reference::proxy::Time;
+        use sipws_reference::proxy::auth::{AuthConfig, AuthOutcome, Authenticator, UserSecret};
+        use sipws_reference::proxy::response::response;
+        let mut server = Authenticator::new(
+            AuthConfig::new(
+                "example.com",
+                vec![UserSecret::from_password("alice", "example.com", "pw")],
+            ),
+            b"conformance step test secret....",
+        );
+        let register = msg("REGISTER sip:example.com SIP/2.0
+Via: SIP/2.0/WS a.invalid;branch=z9hG4bK1
+From: <sip:alice@example.com>;tag=1
+To: <sip:alice@example.com>
+Call-ID: c
+CSeq: 1 REGISTER
+Max-Forwards: 70
+Content-Length: 0
+
+");
+        let challenge = response(
+            &register,
+            401,
+            "t",
+            server.challenge(HeaderName::WwwAuthenticate, false, Time(0)),
+        );
+        let ok = with_credentials(&register, &challenge, "alice", "pw", "z9hG4bK2", "cn")
+            .expect("answerable");
+        assert_eq!(ok.cseq().map(|c| c.seq), Some(2));
+        assert!(
+            ok.value(&HeaderName::Authorization)
+                .is_some_and(|v| v.to_string().contains("algorithm=SHA-256"))
+        );
+        assert_eq!(
+            server.verify(&ok, &HeaderName::Authorization, Time(1)),
+            AuthOutcome::Authorized("alice".into())
+        );
+        let wrong = with_credentials(&register, &challenge, "alice", "no", "z9hG4bK3", "cn")
+            .expect("answerable");
+        assert!(matches!(
+            server.verify(&wrong, &HeaderName::Authorization, Time(1)),
+            AuthOutcome::Challenge { .. }
+        ));
+        let unusable = challenge_401(
+            "WWW-Authenticate: Digest realm=\"x\", nonce=\"y\", algorithm=SHA-512-256\n",
+        );
+        assert!(is_broken(
+            &with_credentials(&register, &unusable, "a", "b", "z9hG4bK4", "c").map(|_| ())
+        ));
     }
 
     #[test]

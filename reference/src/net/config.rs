@@ -42,6 +42,14 @@
 //! outbound = true
 //! gruu = true
 //! wss_param = "ws"             # or "wss" (REQUIREMENTS A1)
+//!
+//! [auth]                       # SIP digest authentication (RFC 3261 §22, RFC 8760)
+//! enabled = false
+//! # realm = "127.0.0.1"        # default: the first domain
+//! # credentials = "users.toml" # [[user]] entries, see AuthSection; relative to the working directory
+//! nonce_lifetime_s = 300
+//! challenge_requests = "all"   # "register": REGISTER only (401); "all": also out-of-dialog
+//!                              # requests from our domain's users (407)
 //! ```
 
 use std::fmt;
@@ -250,6 +258,210 @@ impl Default for RegistrarConfig {
     }
 }
 
+/// Which requests are challenged (`[auth] challenge_requests`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChallengeRequests {
+    /// REGISTER only, with 401.
+    Register,
+    /// REGISTER (401) and out-of-dialog requests from our domain's users (407).
+    #[default]
+    All,
+}
+
+/// One `[[user]]` of a credentials file: a password, or the HA1 hashes so that no plaintext
+/// password needs to be stored.
+///
+/// ```toml
+/// [[user]]
+/// username = "alice"
+/// password = "wonderland"
+///
+/// [[user]]
+/// username = "bob"
+/// realm = "example.com"        # optional; when given it must be the server's realm
+/// ha1_md5 = "…"                # hex MD5("bob:example.com:<password>")
+/// ha1_sha256 = "…"             # hex SHA-256("bob:example.com:<password>")
+/// ```
+///
+/// Only algorithms every user has an HA1 for are offered (a password gives both).
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CredentialEntry {
+    pub username: String,
+    pub realm: Option<String>,
+    pub password: Option<String>,
+    pub ha1_md5: Option<String>,
+    pub ha1_sha256: Option<String>,
+}
+
+impl fmt::Debug for CredentialEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CredentialEntry")
+            .field("username", &self.username)
+            .field("realm", &self.realm)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CredentialEntry {
+    /// A user with a password (tests, the embedded conformance target).
+    pub fn with_password(username: &str, password: &str) -> CredentialEntry {
+        CredentialEntry {
+            username: username.to_string(),
+            password: Some(password.to_string()),
+            ..CredentialEntry::default()
+        }
+    }
+
+    fn secret(&self, realm: &str) -> Result<crate::proxy::auth::UserSecret, String> {
+        use crate::proxy::auth::UserSecret;
+        let who = format!("user {:?}", self.username);
+        if self.username.is_empty() || self.username.chars().any(char::is_control) {
+            return Err(format!(
+                "{who}: a username is required (no control characters)"
+            ));
+        }
+        if let Some(r) = &self.realm
+            && r != realm
+        {
+            return Err(format!(
+                "{who}: realm {r:?} is not the server's realm {realm:?} (HA1 hashes depend on it)"
+            ));
+        }
+        let hex = |name: &str, v: &Option<String>, len: usize| match v {
+            Some(h) if h.len() == len && h.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                Ok(Some(h.to_ascii_lowercase()))
+            }
+            Some(_) => Err(format!("{who}: {name} must be {len} hex digits")),
+            None => Ok(None),
+        };
+        let md5 = hex("ha1_md5", &self.ha1_md5, 32)?;
+        let sha = hex("ha1_sha256", &self.ha1_sha256, 64)?;
+        match (&self.password, md5.is_some() || sha.is_some()) {
+            (Some(p), false) => Ok(UserSecret::from_password(&self.username, realm, p)),
+            (None, true) => Ok(UserSecret {
+                username: self.username.clone(),
+                ha1_md5: md5,
+                ha1_sha256: sha,
+            }),
+            (Some(_), true) => Err(format!("{who}: give a password or HA1 hashes, not both")),
+            (None, false) => Err(format!("{who}: needs a password, ha1_md5 or ha1_sha256")),
+        }
+    }
+}
+
+/// The credentials file: `[[user]]` entries.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CredentialsFile {
+    #[serde(default)]
+    user: Vec<CredentialEntry>,
+}
+
+/// SIP digest authentication (`[auth]`, RFC 3261 §22); off by default.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthSection {
+    pub enabled: bool,
+    /// The realm of the challenges; default: the first domain.
+    pub realm: Option<String>,
+    /// A TOML file of `[[user]]` entries ([`CredentialEntry`]).
+    pub credentials: Option<PathBuf>,
+    /// Seconds a nonce is accepted; older ones are answered `stale=true`.
+    pub nonce_lifetime_s: u64,
+    pub challenge_requests: ChallengeRequests,
+    /// Users given in code, besides the file's (never read from TOML).
+    #[serde(skip)]
+    pub users: Vec<CredentialEntry>,
+}
+
+impl Default for AuthSection {
+    fn default() -> Self {
+        AuthSection {
+            enabled: false,
+            realm: None,
+            credentials: None,
+            nonce_lifetime_s: crate::proxy::auth::DEFAULT_NONCE_LIFETIME_SECS,
+            challenge_requests: ChallengeRequests::All,
+            users: Vec::new(),
+        }
+    }
+}
+
+impl AuthSection {
+    /// The proxy's settings with the credentials loaded, or `None` when auth is off.
+    /// `domains` are the served domains (the default realm is the first).
+    pub fn load(
+        &self,
+        domains: &[String],
+    ) -> Result<Option<crate::proxy::auth::AuthConfig>, NetError> {
+        use crate::proxy::auth::{AuthConfig, ChallengeScope};
+        if !self.enabled {
+            return Ok(None);
+        }
+        let bad = |m: String| NetError::Config(format!("auth: {m}"));
+        let realm = match (&self.realm, domains.first()) {
+            (Some(r), _) => r.clone(),
+            (None, Some(d)) => d.clone(),
+            (None, None) => return Err(bad("no realm and no domain to default it to".into())),
+        };
+        if realm.is_empty() || realm.contains(['"', '\\']) || realm.chars().any(char::is_control) {
+            return Err(bad(format!(
+                "realm {realm:?} cannot be written in a challenge"
+            )));
+        }
+        if self.nonce_lifetime_s == 0 {
+            return Err(bad("nonce_lifetime_s must be above 0".into()));
+        }
+        let mut entries = self.users.clone();
+        let mut source = String::from("the configuration");
+        if let Some(path) = &self.credentials {
+            let text = std::fs::read_to_string(path).map_err(|source| NetError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            let file: CredentialsFile = toml::from_str(&text).map_err(|e| {
+                NetError::Config(format!("auth credentials {}: {e}", path.display()))
+            })?;
+            entries.extend(file.user);
+            source = path.display().to_string();
+        }
+        let in_source = |m: String| NetError::Config(format!("auth credentials {source}: {m}"));
+        if entries.is_empty() {
+            return Err(if self.credentials.is_none() {
+                bad("enabled without credentials: set auth.credentials to a file of [[user]] entries".into())
+            } else {
+                in_source("no [[user]] entry".into())
+            });
+        }
+        let mut users = Vec::with_capacity(entries.len());
+        for e in &entries {
+            if users
+                .iter()
+                .any(|u: &crate::proxy::auth::UserSecret| u.username == e.username)
+            {
+                return Err(in_source(format!("user {:?} appears twice", e.username)));
+            }
+            users.push(e.secret(&realm).map_err(in_source)?);
+        }
+        let mut config = AuthConfig::new(&realm, users);
+        if config.offered().is_empty() {
+            return Err(in_source(
+                "the users have no algorithm in common (give every user a password, or the same \
+                 ha1_* kinds)"
+                    .into(),
+            ));
+        }
+        config.nonce_lifetime_secs = self.nonce_lifetime_s;
+        config.scope = match self.challenge_requests {
+            ChallengeRequests::Register => ChallengeScope::Register,
+            ChallengeRequests::All => ChallengeScope::RegisterAndRequests,
+        };
+        Ok(Some(config))
+    }
+}
+
 /// Everything [`super::Server::bind`] needs.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -264,6 +476,7 @@ pub struct ServerConfig {
     pub websocket: WebSocketConfig,
     pub limits: LimitsConfig,
     pub registrar: RegistrarConfig,
+    pub auth: AuthSection,
     /// One deliberately broken policy (tests of the suite only; never read from TOML).
     #[cfg(feature = "mutants")]
     #[serde(skip)]
@@ -369,6 +582,110 @@ mod tests {
         assert!(ServerConfig::from_toml("[listen]\nws = \"localhost:80\"\n").is_err());
         assert!(ServerConfig::from_toml("colour = 1\n").is_err());
         assert!(ServerConfig::from_toml("[limits]\nmax_conections = 1\n").is_err());
+    }
+
+    fn write_credentials(name: &str, text: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("sipws-auth-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join(name);
+        std::fs::write(&path, text).expect("write credentials");
+        path
+    }
+
+    fn auth_with(file: &Path) -> AuthSection {
+        AuthSection {
+            enabled: true,
+            credentials: Some(file.to_path_buf()),
+            ..AuthSection::default()
+        }
+    }
+
+    #[test]
+    fn auth_is_off_by_default_and_loads_passwords_and_ha1_hashes() {
+        use crate::proxy::auth::{Algorithm, ChallengeScope, ha1};
+        assert_eq!(
+            ServerConfig::default().auth.load(&["d".into()]).ok(),
+            Some(None)
+        );
+        let bob_md5 = ha1(Algorithm::Md5, "bob", "example.com", "builder");
+        let bob_sha = ha1(Algorithm::Sha256, "bob", "example.com", "builder");
+        let file = write_credentials(
+            "good.toml",
+            &format!(
+                "[[user]]\nusername = \"alice\"\npassword = \"wonderland\"\n\n\
+                 [[user]]\nusername = \"bob\"\nrealm = \"example.com\"\n\
+                 ha1_md5 = \"{bob_md5}\"\nha1_sha256 = \"{}\"\n",
+                bob_sha.to_uppercase()
+            ),
+        );
+        let c = ServerConfig::from_toml(&format!(
+            "domains = [\"example.com\"]\n[auth]\nenabled = true\ncredentials = {:?}\n\
+             nonce_lifetime_s = 60\nchallenge_requests = \"register\"\n",
+            file.display().to_string()
+        ))
+        .expect("parses");
+        let a = c.auth.load(&c.domains).expect("loads").expect("auth is on");
+        assert_eq!(a.realm, "example.com");
+        assert_eq!(a.nonce_lifetime_secs, 60);
+        assert_eq!(a.scope, ChallengeScope::Register);
+        assert_eq!(a.offered(), vec![Algorithm::Sha256, Algorithm::Md5]);
+        assert_eq!(a.users[1].ha1_sha256.as_deref(), Some(bob_sha.as_str()));
+        assert_eq!(
+            a.users[0].ha1_md5.as_deref(),
+            Some(ha1(Algorithm::Md5, "alice", "example.com", "wonderland").as_str())
+        );
+        assert!(
+            !format!("{:?}", c.auth).contains("wonderland"),
+            "no password in Debug"
+        );
+    }
+
+    #[test]
+    fn bad_credentials_are_clear_errors() {
+        let domains = vec!["example.com".to_string()];
+        let err = |text: &str| {
+            let file = write_credentials("bad.toml", text);
+            let e = auth_with(&file)
+                .load(&domains)
+                .expect_err("refused")
+                .to_string();
+            let _ = std::fs::remove_file(&file);
+            e
+        };
+        assert!(err("").contains("no [[user]] entry"));
+        assert!(err("[[user]]\nusername = \"a\"\n").contains("needs a password"));
+        assert!(err("[[user]]\nusername = \"a\"\nha1_md5 = \"xyz\"\n").contains("32 hex digits"));
+        assert!(
+            err("[[user]]\nusername = \"a\"\npassword = \"p\"\nrealm = \"other\"\n")
+                .contains("not the server's realm")
+        );
+        assert!(
+            err("[[user]]\nusername = \"a\"\npassword = \"p\"\n[[user]]\nusername = \"a\"\npassword = \"q\"\n")
+                .contains("twice")
+        );
+        assert!(err("[[user]]\nname = \"a\"\n").contains("unknown field"));
+        let md5_only = format!(
+            "[[user]]\nusername = \"a\"\nha1_md5 = \"{}\"\n",
+            "0".repeat(32)
+        );
+        let sha_only = format!(
+            "[[user]]\nusername = \"b\"\nha1_sha256 = \"{}\"\n",
+            "0".repeat(64)
+        );
+        assert!(err(&format!("{md5_only}{sha_only}")).contains("no algorithm in common"));
+        let missing = auth_with(Path::new("/nonexistent/sipws-users.toml")).load(&domains);
+        assert!(matches!(missing, Err(NetError::Read { .. })));
+        let no_file = AuthSection {
+            enabled: true,
+            ..AuthSection::default()
+        };
+        assert!(
+            no_file
+                .load(&domains)
+                .expect_err("refused")
+                .to_string()
+                .contains("auth.credentials")
+        );
     }
 
     #[test]

@@ -50,6 +50,8 @@ pub struct Server {
     ca_path: Option<PathBuf>,
     /// The key of flow tokens and temporary GRUUs: 32 random bytes per start.
     secret: Vec<u8>,
+    /// Digest authentication, credentials loaded at bind (`[auth]`).
+    auth: Option<proxy::auth::AuthConfig>,
     start: Instant,
 }
 
@@ -121,6 +123,7 @@ impl Server {
         } else {
             config.domains.clone()
         };
+        let auth = config.auth.load(&domains)?;
         let mut addrs = ServerAddrs::default();
 
         let ws = match config.listen.ws.addr() {
@@ -190,6 +193,7 @@ impl Server {
             .map_err(|_| NetError::Random)?;
         Ok(Server {
             secret,
+            auth,
             config,
             advertised,
             domains,
@@ -211,6 +215,11 @@ impl Server {
     /// The SIP domains served (AoR hosts).
     pub fn domains(&self) -> &[String] {
         &self.domains
+    }
+
+    /// The digest authentication realm, when `[auth]` is on.
+    pub fn auth_realm(&self) -> Option<&str> {
+        self.auth.as_ref().map(|a| a.realm.as_str())
     }
 
     /// The host written into our Via, Record-Route and Path.
@@ -280,6 +289,7 @@ impl Server {
             secret: self.secret.clone(),
             outbound: r.outbound,
             gruu: r.gruu,
+            auth: self.auth.clone(),
         }
     }
 

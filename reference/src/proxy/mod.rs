@@ -18,7 +18,28 @@
 //!   applies.
 //! - **No forking:** a request for an AoR goes to the most recently refreshed live binding
 //!   (never two bindings of one instance at once, 5626-7-a).
+//! - **Digest authentication (RFC 3261 §22, RFC 8760), only with [`Config::auth`]:**
+//!   - A REGISTER for our domain without valid `Authorization` for our realm gets **401** with
+//!     one `WWW-Authenticate` per algorithm, SHA-256 first then MD5, `qop="auth"`
+//!     ([`auth`]); `stale=true` when only the nonce had expired. Valid credentials of user U
+//!     may only change the bindings of the AoR whose user is U in our domain (RFC 3261 §10.3
+//!     step 4): anything else, registering or removing, is **403** and changes nothing.
+//!   - With [`ChallengeScope::RegisterAndRequests`] (the default): a request outside a dialog
+//!     (no To tag), other than REGISTER for our domain, ACK and CANCEL, whose From is a user
+//!     of one of our domains gets **407** with `Proxy-Authenticate` unless its
+//!     `Proxy-Authorization` is valid for the From user (valid credentials of another user:
+//!     **403**). Whatever flow or transport it arrived on: a From in our domain claims to be
+//!     one of our users, and only the credentials prove it. The credentials of our realm are
+//!     consumed (removed) before forwarding (§22.3). Requests from other domains' users (from
+//!     other proxies, to our users) are never challenged; neither are in-dialog requests,
+//!     ACK and CANCEL, which cannot be challenged (§22.1).
+//!   - Challenges come before routing decisions, so a 404 or 480 never tells an
+//!     unauthenticated client whether a user exists; an ACK for one of our own non-2xx
+//!     answers (our To tag) is absorbed rather than routed (RFC 3261 §17.2.1).
+//!   - Credentials that cannot be read or whose `uri` is not the Request-URI: **400**.
+//!   - Without [`Config::auth`] nothing of this applies (the default).
 
+pub mod auth;
 pub mod flow_token;
 pub mod location;
 pub mod record_route;
@@ -34,6 +55,7 @@ use crate::sip::{
     Header, HeaderName, HeaderValue, Host, Message, Method, NameAddr, SipUri, StartLine, Uri, Via,
 };
 use crate::transport::{Flow, FlowId, Transport, UriTransport, WssParamStyle, uri_target};
+use auth::{AuthConfig, AuthOutcome, Authenticator, ChallengeScope};
 use flow_token::{FlowTokens, TokenCheck};
 use location::{Binding, Location, aor_of};
 pub use record_route::Listener;
@@ -87,6 +109,8 @@ pub struct Config {
     pub secret: Vec<u8>,
     pub outbound: bool,
     pub gruu: bool,
+    /// SIP digest authentication (RFC 3261 §22), credentials loaded; `None`: off.
+    pub auth: Option<AuthConfig>,
 }
 
 impl Config {
@@ -114,6 +138,7 @@ impl Config {
             secret: secret.to_vec(),
             outbound: true,
             gruu: true,
+            auth: None,
         }
     }
 
@@ -240,6 +265,8 @@ pub struct Proxy {
     location: Location,
     flows: HashMap<FlowId, Flow>,
     pending: HashMap<String, Pending>,
+    /// Digest authentication state, with [`Config::auth`].
+    auth: Option<Authenticator>,
     /// One deliberately broken rule (the suite's own tests, feature `mutants`).
     #[cfg(feature = "mutants")]
     mutation: Option<crate::mutation::Mutation>,
@@ -253,6 +280,10 @@ impl Proxy {
     pub fn new(config: Config) -> Self {
         Proxy {
             tokens: FlowTokens::new(&config.secret),
+            auth: config
+                .auth
+                .clone()
+                .map(|a| Authenticator::new(a, &config.secret)),
             config,
             location: Location::new(),
             flows: HashMap::new(),
@@ -286,6 +317,11 @@ impl Proxy {
         &self.tokens
     }
 
+    /// The authentication state, with [`Config::auth`].
+    pub fn authenticator(&self) -> Option<&Authenticator> {
+        self.auth.as_ref()
+    }
+
     pub fn is_alive(&self, flow: FlowId) -> bool {
         self.flows.contains_key(&flow)
     }
@@ -317,6 +353,9 @@ impl Proxy {
     pub fn tick(&mut self, now: Time) {
         self.location.expire(now);
         self.pending.retain(|_, p| p.expires_at > now);
+        if let Some(a) = &mut self.auth {
+            a.tick(now);
+        }
     }
 
     /// The next time [`Proxy::tick`] has work.
@@ -365,6 +404,9 @@ impl Proxy {
         stamp_top_via(&mut req, ingress);
         let original = req.clone();
         let decision = self.decide_avoiding(&mut req, ingress, &[]);
+        if let Some(out) = self.authorize_request(&mut req, ingress, &decision, now) {
+            return out;
+        }
         match decision {
             Decision::Respond { status } => self.respond(&req, ingress, status),
             Decision::Drop => Vec::new(),
@@ -374,6 +416,7 @@ impl Proxy {
                     config: &self.config,
                     tokens: &self.tokens,
                     location: &mut self.location,
+                    auth: self.auth.as_mut(),
                 };
                 let resp = registrar.register(&req, ingress, now, &to_tag);
                 vec![Action::Send {
@@ -409,6 +452,63 @@ impl Proxy {
                 out
             }
         }
+    }
+
+    /// The proxy half of the authentication policy (module docs): `Some(answer)` when the
+    /// request is not to be routed (407, 403, 400, or an absorbed ACK), `None` to go on.
+    fn authorize_request(
+        &mut self,
+        req: &mut Message,
+        ingress: &Flow,
+        decision: &Decision,
+        now: Time,
+    ) -> Option<Vec<Action>> {
+        let auth = self.auth.as_ref()?;
+        let method = req.method()?.clone();
+        let to_tag = req.to().and_then(NameAddr::tag);
+        if method == Method::Ack && to_tag == Some(self.to_tag(req).as_str()) {
+            // RFC 3261 §17.2.1: the ACK of our own non-2xx answer (a 407, say) ends our
+            // server transaction; it is not routed on.
+            return Some(Vec::new());
+        }
+        if matches!(decision, Decision::Register | Decision::Drop)
+            || auth.config().scope != ChallengeScope::RegisterAndRequests
+            || matches!(method, Method::Ack | Method::Cancel)
+            || to_tag.is_some()
+        {
+            return None;
+        }
+        let from = req.from().and_then(NameAddr::sip_uri)?;
+        if !self.config.is_our_domain(&from.host) {
+            return None;
+        }
+        let from_user = from.user.clone();
+        let realm = auth.realm().to_string();
+        let verdict = self
+            .auth
+            .as_mut()?
+            .verify(req, &HeaderName::ProxyAuthorization, now);
+        let code = match verdict {
+            AuthOutcome::Authorized(user) if from_user.as_deref() == Some(user.as_str()) => {
+                // RFC 3261 §22.3: our realm's credentials are consumed here, others' kept.
+                strip_credentials(req, &HeaderName::ProxyAuthorization, &realm);
+                return None;
+            }
+            // RFC 3261 §22.3 / §10.3 step 4 by analogy: authenticated, not as the From user.
+            AuthOutcome::Authorized(_) => 403,
+            AuthOutcome::BadRequest(_) => 400,
+            AuthOutcome::Challenge { stale, .. } => {
+                let headers =
+                    self.auth
+                        .as_mut()?
+                        .challenge(HeaderName::ProxyAuthenticate, stale, now);
+                return Some(vec![Action::Send {
+                    flow: ingress.id,
+                    msg: response(req, 407, &self.to_tag(req), headers),
+                }]);
+            }
+        };
+        Some(self.respond(req, ingress, code))
     }
 
     /// Decide where a request goes. Consumes the Route values that name us (RFC 3261 §16.4,
@@ -878,6 +978,16 @@ impl Proxy {
             msg: strip_our_via(resp),
         }]
     }
+}
+
+/// Remove the credentials of `realm` from `name` headers (RFC 3261 §22.3: a proxy consumes
+/// only its own realm's).
+fn strip_credentials(m: &mut Message, name: &HeaderName, realm: &str) {
+    m.headers.retain(|h| {
+        h.name != *name
+            || !matches!(&h.value, HeaderValue::Text(t)
+                if auth::parse_auth_params(t).is_ok_and(|p| p.get("realm") == Some(realm)))
+    });
 }
 
 /// Remove the top Via value (ours).

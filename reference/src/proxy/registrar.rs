@@ -2,6 +2,7 @@
 //! (RFC 5627 §5): a pure function from a REGISTER, the flow it arrived on and the clock to the
 //! response, updating the location service.
 
+use super::auth::{AuthOutcome, Authenticator};
 use super::location::{Binding, BindingKey, Location, aor_of};
 use super::response::response;
 use super::{Config, Time};
@@ -17,6 +18,8 @@ pub struct Registrar<'a> {
     pub config: &'a Config,
     pub tokens: &'a FlowTokens,
     pub location: &'a mut Location,
+    /// Digest authentication (RFC 3261 §10.3 steps 3–4), when configured.
+    pub auth: Option<&'a mut Authenticator>,
 }
 
 /// Is `contact` the AoR itself, or a GRUU of it (RFC 5627 §5.1: "equivalent" per RFC 3261
@@ -78,7 +81,11 @@ impl Registrar<'_> {
                 )],
             );
         }
-        // Step 3: the AoR must be a SIP URI of a domain we are responsible for.
+        // Steps 3 and 4: authenticate, then check that the user may change this AoR.
+        if let Some(refused) = self.authenticate(req, now, to_tag) {
+            return refused;
+        }
+        // Step 5: the AoR must be a SIP URI of a domain we are responsible for.
         let Some(to_uri) = req.to().and_then(NameAddr::sip_uri) else {
             return fail(req, to_tag, 404, Vec::new());
         };
@@ -226,6 +233,27 @@ impl Registrar<'_> {
             );
         }
         self.ok(req, &aor, &domain, now, to_tag, used_outbound, &path)
+    }
+
+    /// RFC 3261 §10.3 step 3 (§22.4): without valid credentials for our realm, 401 with a
+    /// challenge (`stale=true` when only the nonce expired); step 4: user U may only
+    /// register or remove bindings of the AoR whose user is U in one of our domains, else 403
+    /// (so nobody can register or unregister someone else's AoR). `None`: go on.
+    fn authenticate(&mut self, req: &Message, now: Time, to_tag: &str) -> Option<Message> {
+        let auth = self.auth.as_deref_mut()?;
+        match auth.verify(req, &HeaderName::Authorization, now) {
+            AuthOutcome::Authorized(user) => {
+                let own = req.to().and_then(NameAddr::sip_uri).is_some_and(|u| {
+                    u.user.as_deref() == Some(user.as_str()) && self.config.is_our_domain(&u.host)
+                });
+                (!own).then(|| fail(req, to_tag, 403, Vec::new()))
+            }
+            AuthOutcome::Challenge { stale, .. } => {
+                let headers = auth.challenge(HeaderName::WwwAuthenticate, stale, now);
+                Some(fail(req, to_tag, 401, headers))
+            }
+            AuthOutcome::BadRequest(_) => Some(fail(req, to_tag, 400, Vec::new())),
+        }
     }
 
     /// The 200: every current binding with its remaining `expires` (JsSIP and SIP.js drop a

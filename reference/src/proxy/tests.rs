@@ -1002,3 +1002,5 @@ fn req_5626_7_b_other_final_responses_are_not_retried() {
         Some(486)
     );
 }
+
+mod auth;

@@ -29,6 +29,21 @@ impl WsTransport {
     }
 }
 
+/// Digest credentials (RFC 3261 §22.2): the password is never shown by `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct UaCredentials {
+    pub username: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for UaCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UaCredentials")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Registration lifetime asked for when the configuration does not say (seconds).
 pub const DEFAULT_EXPIRES: u32 = 600;
 
@@ -64,6 +79,9 @@ pub struct UaConfig {
     /// How the Contact URI names a WSS hop: `transport=ws` per RFC 7118 §5.2 (default) or
     /// `transport=wss` for peers that need it (REQUIREMENTS A1).
     pub wss_param_style: WssParamStyle,
+    /// Answer 401/407 challenges with these (RFC 3261 §22.2); `None`: a challenge fails the
+    /// request.
+    pub credentials: Option<UaCredentials>,
 }
 
 fn parse_uri(what: &'static str, text: &str) -> Result<SipUri, UaError> {
@@ -95,6 +113,7 @@ impl UaConfig {
             outbound_proxy: None,
             via_host: None,
             wss_param_style: WssParamStyle::default(),
+            credentials: None,
         };
         config.validate()?;
         Ok(config)
@@ -104,6 +123,15 @@ impl UaConfig {
     pub fn with_outbound_proxy(mut self, uri: &str) -> Result<UaConfig, UaError> {
         self.outbound_proxy = Some(parse_uri("outbound proxy", uri)?);
         Ok(self)
+    }
+
+    /// Answer challenges with the AoR's user name and this password.
+    pub fn with_password(mut self, password: &str) -> UaConfig {
+        self.credentials = Some(UaCredentials {
+            username: self.aor.user.clone().unwrap_or_default(),
+            password: password.to_string(),
+        });
+        self
     }
 
     /// Check what the fields must hold; [`super::Ua::new`] calls it too.

@@ -55,6 +55,15 @@
 //!   else after [`keepalive::backoff_ms`] of the consecutive failures (base 30 s: the UA has
 //!   one flow, so all flows failed).
 //! - Refresh at [`registration::REFRESH_PERCENT`] (90 %) of the granted lifetime.
+//! - Digest authentication (RFC 3261 §22.2), with [`UaConfig::credentials`]: a 401 or 407
+//!   is answered once by re-sending the request (new branch, CSeq+1) with `Authorization` or
+//!   `Proxy-Authorization` for the challenge chosen by [`crate::proxy::auth::pick_challenge`]
+//!   (SHA-256 preferred over MD5, RFC 8760 §2.4; `qop=auth`, a random cnonce); again only
+//!   when the new challenge says `stale=true` (at most [`MAX_AUTH_RETRIES`] in a row), so a
+//!   wrong password ends as the 401/407 it got. REGISTER keeps the challenge and sends
+//!   credentials with every refresh (next nonce-count, §22.3 caching for one Call-ID);
+//!   MESSAGE, OPTIONS and INVITE answer their own challenge (the 407's ACK goes first).
+//!   BYE and CANCEL are not retried.
 //!
 //! # What the shell does
 //! - On every WS data message: [`Ua::receive_payload`]; act on the events (send
@@ -91,7 +100,7 @@ use crate::sip::{
 use crate::transport::transport_param_for;
 use crate::ws::{MessageKind, sip_message_kind};
 
-pub use config::{DEFAULT_EXPIRES, UaConfig, WsTransport};
+pub use config::{DEFAULT_EXPIRES, UaConfig, UaCredentials, WsTransport};
 pub use dialog::Dialog;
 pub use event::{CallHandle, CallState, EndCause, FlowFailure, UaError, UaEvent};
 pub use keepalive::{KeepAlive, backoff_ms, keepalive_period_ms};
@@ -108,6 +117,8 @@ pub const T1_MS: u64 = 500;
 pub const T2_MS: u64 = 4_000;
 /// Timer B and Timer F: 64·T1 (RFC 3261 §17.1.1.2, §17.1.2.2).
 pub const TRANSACTION_TIMEOUT_MS: u64 = 64 * T1_MS;
+/// Challenges answered in a row for one request (only `stale=true` ones after the first).
+pub const MAX_AUTH_RETRIES: u8 = 3;
 
 /// Bytes and frame type of a message for the WebSocket: text when the whole message is
 /// UTF-8, binary otherwise (RFC 7118 §4.2, 7118-4.2-b).
@@ -143,6 +154,10 @@ struct ClientTx {
     cseq: u32,
     /// Timer B/F; `None` once an INVITE got a provisional response.
     deadline_ms: Option<u64>,
+    /// The request as sent, kept (with credentials configured) to answer a challenge.
+    request: Option<Message>,
+    /// Challenges already answered for this request.
+    auth_retries: u8,
 }
 
 /// Transactions are keyed by branch and CSeq method (RFC 3261 §17.1.3): a CANCEL shares its
@@ -186,6 +201,13 @@ struct RegState {
     wanted: bool,
     /// A REGISTER was sent at least once.
     started: bool,
+    /// The registrar's last challenge and the header that answers it (RFC 3261 §22.3:
+    /// credentials go with every later REGISTER of this Call-ID), and its nonce-count.
+    challenge: Option<(HeaderName, crate::proxy::auth::Challenge, u32)>,
+    /// The last REGISTER carried credentials.
+    sent_credentials: bool,
+    /// Challenges answered in a row.
+    auth_retries: u8,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -261,6 +283,9 @@ impl Ua {
             retry_at_ms: None,
             wanted: false,
             started: false,
+            challenge: None,
+            sent_credentials: false,
+            auth_retries: 0,
         };
         Ok(Ua {
             config,
@@ -425,8 +450,36 @@ impl Ua {
                 call_id: msg.call_id().unwrap_or_default().to_string(),
                 cseq,
                 deadline_ms: Some(deadline_ms),
+                request: self.config.credentials.is_some().then(|| msg.clone()),
+                auth_retries: 0,
             },
         );
+    }
+
+    /// The `Authorization`/`Proxy-Authorization` header answering `challenge` for a request
+    /// with this method and Request-URI (RFC 3261 §22.2), with nonce-count `nc`.
+    fn credentials_header(
+        &mut self,
+        name: HeaderName,
+        challenge: &crate::proxy::auth::Challenge,
+        method: &Method,
+        uri: &Uri,
+        nc: u32,
+    ) -> Option<Header> {
+        let cnonce = self.token(16);
+        let creds = self.config.credentials.as_ref()?;
+        let answer = challenge.answer(
+            &creds.username,
+            &creds.password,
+            method.as_str(),
+            &uri.to_string(),
+            nc,
+            &cnonce,
+        )?;
+        Some(Header::new(
+            name,
+            HeaderValue::Text(answer.to_header_value()),
+        ))
     }
 
     /// The initial REGISTER (and, after a flow failure, the one on the new flow: same
@@ -481,6 +534,16 @@ impl Ua {
                 vec![Header::new(HeaderName::Expires, HeaderValue::Number(0))],
             ),
         };
+        let mut extra = extra;
+        self.reg.sent_credentials = false;
+        if let Some((name, challenge, nc)) = self.reg.challenge.take() {
+            let uri = Uri::Sip(self.config.registrar.clone());
+            let header =
+                self.credentials_header(name.clone(), &challenge, &Method::Register, &uri, nc + 1);
+            self.reg.sent_credentials = header.is_some();
+            extra.extend(header);
+            self.reg.challenge = Some((name, challenge, nc + 1));
+        }
         let msg = Request {
             method: Method::Register,
             uri: Uri::Sip(self.config.registrar.clone()),

@@ -9,9 +9,20 @@ use super::dialog::Dialog;
 use super::keepalive::PONG;
 use super::registration::{OurContact, min_expires, read_register_2xx, retry_after_secs};
 use super::{
-    Call, CallHandle, CallState, ClientTx, EndCause, RegOp, TxKind, Ua, UaError, UaEvent,
-    content_type_of,
+    Call, CallHandle, CallState, ClientTx, EndCause, MAX_AUTH_RETRIES, RegOp,
+    TRANSACTION_TIMEOUT_MS, TxKind, Ua, UaError, UaEvent, content_type_of,
 };
+use crate::proxy::auth::pick_challenge;
+use crate::sip::Uri;
+
+/// The header that answers a 401 (`Authorization`) or a 407 (`Proxy-Authorization`).
+fn answer_header(status: u16) -> HeaderName {
+    if status == 407 {
+        HeaderName::ProxyAuthorization
+    } else {
+        HeaderName::Authorization
+    }
+}
 
 /// An endpoint treats 430 (Flow Failed) like 400 (5626-11.5-a): the status it acts on.
 pub fn treated_as(status: u16) -> u16 {
@@ -394,6 +405,52 @@ impl Ua {
         out: &mut Vec<UaEvent>,
     ) {
         let success = (200..300).contains(&status);
+        if matches!(status, 401 | 407) && matches!(tx.kind, TxKind::Plain | TxKind::Invite(_)) {
+            if let Some(again) = self.answer_challenge(&tx, &resp, status) {
+                if let TxKind::Invite(call) = tx.kind {
+                    // RFC 3261 §17.1.1.3: the 407 is ACKed first; the call goes on with the
+                    // new INVITE (same Call-ID and From tag, CSeq+1, §22.2).
+                    if let Some(ack) = self
+                        .calls
+                        .get(&call)
+                        .and_then(|c| build::ack_for_non_2xx(&c.invite, &resp))
+                    {
+                        out.push(UaEvent::Send(ack));
+                    }
+                    if let Some(c) = self.calls.get_mut(&call) {
+                        c.invite = again.clone();
+                    }
+                }
+                let branch = again
+                    .top_via()
+                    .and_then(Via::branch)
+                    .unwrap_or_default()
+                    .to_string();
+                self.start_tx(
+                    &again,
+                    branch.clone(),
+                    tx.kind,
+                    now_ms.saturating_add(TRANSACTION_TIMEOUT_MS),
+                );
+                let method = tx.method.as_str().to_string();
+                if let Some(t) = self.txs.get_mut(&(branch, method)) {
+                    t.auth_retries = tx.auth_retries + 1;
+                }
+                out.push(UaEvent::Send(again));
+                return;
+            }
+            let reason = self.challenge_failed_reason(reason, tx.auth_retries > 0);
+            if let TxKind::Invite(call) = tx.kind
+                && let Some(ack) = self
+                    .calls
+                    .get(&call)
+                    .and_then(|c| build::ack_for_non_2xx(&c.invite, &resp))
+            {
+                out.push(UaEvent::Send(ack));
+            }
+            self.tx_failed(tx, status, reason, out);
+            return;
+        }
         match tx.kind {
             TxKind::Register(op) => self.on_register_final(op, &resp, status, reason, now_ms, out),
             TxKind::Invite(call) if success => {
@@ -466,6 +523,17 @@ impl Ua {
         now_ms: u64,
         out: &mut Vec<UaEvent>,
     ) {
+        if matches!(status, 401 | 407) {
+            if let Some(again) = self.answer_register_challenge(op, resp, status, now_ms) {
+                out.push(UaEvent::Send(again));
+                return;
+            }
+            self.reg.auth_retries = 0;
+            let reason = self.challenge_failed_reason(reason, self.reg.sent_credentials);
+            self.registration_failed(op, status, reason, None, out);
+            return;
+        }
+        self.reg.auth_retries = 0;
         if (200..300).contains(&status) {
             if op != RegOp::Register {
                 self.reg.current = None;
@@ -532,6 +600,79 @@ impl Ua {
             return;
         }
         self.registration_failed(op, status, reason, None, out);
+    }
+
+    /// RFC 3261 §22.2: re-send the REGISTER with credentials for the challenge, unless the
+    /// one that failed already carried credentials and the nonce was not merely stale (a
+    /// wrong password then ends as the 401/407).
+    fn answer_register_challenge(
+        &mut self,
+        op: RegOp,
+        resp: &Message,
+        status: u16,
+        now_ms: u64,
+    ) -> Option<Message> {
+        self.config.credentials.as_ref()?;
+        let challenge = pick_challenge(resp)?;
+        if (self.reg.sent_credentials && !challenge.stale)
+            || self.reg.auth_retries >= MAX_AUTH_RETRIES
+        {
+            return None;
+        }
+        self.reg.auth_retries += 1;
+        self.reg.challenge = Some((answer_header(status), challenge, 0));
+        Some(self.send_register(op, now_ms))
+    }
+
+    /// A MESSAGE, OPTIONS or INVITE re-sent with credentials for the challenge (new branch,
+    /// CSeq+1, RFC 3261 §22.2), under the same rule as [`Self::answer_register_challenge`].
+    fn answer_challenge(&mut self, tx: &ClientTx, resp: &Message, status: u16) -> Option<Message> {
+        let mut req = tx.request.clone()?;
+        let challenge = pick_challenge(resp)?;
+        let name = answer_header(status);
+        let sent = req.values(&name).next().is_some();
+        if (sent && !challenge.stale) || tx.auth_retries >= MAX_AUTH_RETRIES {
+            return None;
+        }
+        let branch = self.new_branch();
+        req.headers.retain(|h| h.name != name);
+        for h in &mut req.headers {
+            match &mut h.value {
+                HeaderValue::CSeq(c) => c.seq = c.seq.wrapping_add(1).max(1),
+                HeaderValue::Via(list) if h.name == HeaderName::Via => {
+                    if let Some(v) = list.first_mut() {
+                        v.params.set("branch", Some(&branch));
+                    }
+                }
+                _ => {}
+            }
+        }
+        let line = req.request_line()?.clone();
+        let uri: Uri = line.uri.clone();
+        let header = self.credentials_header(name, &challenge, &line.method, &uri, 1)?;
+        let at = req
+            .headers
+            .iter()
+            .position(|h| h.name == HeaderName::ContentLength)
+            .unwrap_or(req.headers.len());
+        req.headers.insert(at, header);
+        Some(req)
+    }
+
+    /// The reason of a final 401/407 that is not answered again: what was wrong.
+    fn challenge_failed_reason(&self, reason: String, sent_credentials: bool) -> String {
+        match &self.config.credentials {
+            None => format!("{reason} (authentication required and no password configured)"),
+            Some(c) if sent_credentials => {
+                format!(
+                    "{reason} (the credentials of {:?} were refused)",
+                    c.username
+                )
+            }
+            Some(_) => format!(
+                "{reason} (no Digest challenge this client can answer: MD5 or SHA-256, qop=auth)"
+            ),
+        }
     }
 
     pub(super) fn registration_failed(

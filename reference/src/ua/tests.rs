@@ -1529,3 +1529,5 @@ mod properties {
         }
     }
 }
+
+mod auth;

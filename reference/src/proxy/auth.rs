@@ -1,0 +1,916 @@
+//! SIP digest authentication (RFC 3261 §22), sans-IO: parsing `Authorization` /
+//! `Proxy-Authorization` credentials and `WWW-Authenticate` / `Proxy-Authenticate` challenges
+//! (RFC 3261 §25.1, RFC 7616 §3.3–3.4 syntax), computing digests with MD5 and SHA-256
+//! (RFC 8760), self-validating nonces with a lifetime and nonce-count replay protection.
+//!
+//! # Nonces
+//! A nonce is 64 hex digits: a counter (8 bytes), the time it was issued on the proxy's
+//! clock ([`Time`], 8 bytes) and 16 bytes of HMAC-SHA256 over both under the proxy's
+//! per-start secret. A nonce that does not verify was not issued by this run: it gets a
+//! fresh challenge. One older than the lifetime is stale: a correct digest over it gets a
+//! challenge with `stale=true` (RFC 7616 §3.3), so the client retries without asking its user.
+//!
+//! # Replay protection
+//! Every nonce issued is tracked with the highest nonce-count (`nc`, RFC 7616 §3.4) accepted
+//! with it; a request whose `nc` is not above it is a replay and gets a fresh challenge. The
+//! table holds at most [`AuthConfig::max_nonces`] entries: entries leave when their nonce
+//! expires, and beyond the bound the oldest is evicted. An evicted nonce is then treated as
+//! stale (never as unknown-but-acceptable), so eviction can cost a client one extra round
+//! trip but can never let a replay through. Memory stays bounded whatever a peer sends:
+//! about 40 bytes per entry.
+//!
+//! The policy of who is challenged lives with its callers: the registrar (401) and the proxy
+//! (407), see the `proxy` module documentation.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use md5::{Digest, Md5};
+use ring::hmac;
+use thiserror::Error;
+
+use super::Time;
+use crate::sip::{Header, HeaderName, HeaderValue, Message, Uri};
+
+/// Nonces live this long unless configured otherwise (seconds).
+pub const DEFAULT_NONCE_LIFETIME_SECS: u64 = 300;
+/// Nonces tracked for replay protection unless configured otherwise.
+pub const DEFAULT_MAX_NONCES: usize = 65_536;
+
+/// A digest algorithm (RFC 8760 §2.1 names; `-sess` variants are not offered).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Algorithm {
+    Md5,
+    /// RFC 8760 §2.2: SHA-256 in SIP.
+    Sha256,
+}
+
+impl Algorithm {
+    /// Offered in this order: the strongest first (RFC 8760 §2.4).
+    pub const PREFERENCE: [Algorithm; 2] = [Algorithm::Sha256, Algorithm::Md5];
+
+    /// The `algorithm` token.
+    pub fn name(self) -> &'static str {
+        match self {
+            Algorithm::Md5 => "MD5",
+            Algorithm::Sha256 => "SHA-256",
+        }
+    }
+
+    /// The token, case-insensitively (RFC 7616 §3.3); `-sess` and others are `None`.
+    pub fn parse(token: &str) -> Option<Algorithm> {
+        [Algorithm::Md5, Algorithm::Sha256]
+            .into_iter()
+            .find(|a| a.name().eq_ignore_ascii_case(token))
+    }
+
+    /// `H(data)` as lower-case hex (RFC 7616 §3.4.1).
+    pub fn hex(self, data: &str) -> String {
+        match self {
+            Algorithm::Md5 => to_hex(&Md5::digest(data.as_bytes())),
+            Algorithm::Sha256 => {
+                to_hex(ring::digest::digest(&ring::digest::SHA256, data.as_bytes()).as_ref())
+            }
+        }
+    }
+
+    /// Length of the hex digest: what a well-formed `response` has.
+    pub fn hex_len(self) -> usize {
+        match self {
+            Algorithm::Md5 => 32,
+            Algorithm::Sha256 => 64,
+        }
+    }
+}
+
+impl fmt::Display for Algorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+fn to_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn from_hex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// `HA1 = H(username ":" realm ":" password)` (RFC 7616 §3.4.2, RFC 3261 §22.4).
+pub fn ha1(alg: Algorithm, username: &str, realm: &str, password: &str) -> String {
+    alg.hex(&format!("{username}:{realm}:{password}"))
+}
+
+/// What the `response` of a Digest credential is computed over besides HA1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DigestInput<'a> {
+    pub method: &'a str,
+    pub uri: &'a str,
+    pub nonce: &'a str,
+    /// `Some((nc, cnonce))` with `qop=auth`; `None` for the RFC 2069 form without qop.
+    pub qop_auth: Option<(&'a str, &'a str)>,
+}
+
+/// The `response` value (RFC 7616 §3.4.1; RFC 2617 §3.2.2.1 without qop):
+/// `KD(HA1, nonce:nc:cnonce:auth:H(method:uri))`, or `KD(HA1, nonce:H(method:uri))`.
+pub fn response(alg: Algorithm, ha1: &str, input: &DigestInput<'_>) -> String {
+    let ha2 = alg.hex(&format!("{}:{}", input.method, input.uri));
+    match input.qop_auth {
+        Some((nc, cnonce)) => alg.hex(&format!("{ha1}:{}:{nc}:{cnonce}:auth:{ha2}", input.nonce)),
+        None => alg.hex(&format!("{ha1}:{}:{ha2}", input.nonce)),
+    }
+}
+
+/// Why a Digest header could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum AuthError {
+    #[error("no authentication scheme")]
+    NoScheme,
+    #[error("expected a parameter name at byte {0}")]
+    ExpectedName(usize),
+    #[error("expected '=' after {0:?}")]
+    ExpectedEquals(String),
+    #[error("unterminated quoted string after {0:?}")]
+    Unterminated(String),
+    #[error("expected ',' between parameters at byte {0}")]
+    ExpectedComma(usize),
+    #[error("parameter {0:?} appears twice")]
+    Duplicate(String),
+    #[error("the Digest parameter {0:?} is missing")]
+    Missing(&'static str),
+    #[error("the Digest parameter {name} has an invalid value {value:?}")]
+    Invalid { name: &'static str, value: String },
+}
+
+/// A challenge or credential: its scheme and its parameters (names lower-cased, values
+/// unquoted), in order (RFC 7616 §3.3 `auth-param`, RFC 3261 §25.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthParams {
+    pub scheme: String,
+    pub params: Vec<(String, String)>,
+}
+
+impl AuthParams {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn is_digest(&self) -> bool {
+        self.scheme.eq_ignore_ascii_case("Digest")
+    }
+}
+
+fn is_token_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b)
+}
+
+/// Parse `scheme param=value, param="quoted \"value\"", ...`. Names are case-insensitive;
+/// values may be tokens or quoted strings with `\` escapes (RFC 3261 §25.1 `quoted-pair`).
+pub fn parse_auth_params(text: &str) -> Result<AuthParams, AuthError> {
+    let b = text.as_bytes();
+    let mut i = 0;
+    let ws = |i: &mut usize| {
+        while *i < b.len() && matches!(b[*i], b' ' | b'\t' | b'\r' | b'\n') {
+            *i += 1;
+        }
+    };
+    ws(&mut i);
+    let start = i;
+    while i < b.len() && is_token_char(b[i]) {
+        i += 1;
+    }
+    if i == start {
+        return Err(AuthError::NoScheme);
+    }
+    let scheme = text[start..i].to_string();
+    let mut params: Vec<(String, String)> = Vec::new();
+    loop {
+        ws(&mut i);
+        if i >= b.len() {
+            break;
+        }
+        let n0 = i;
+        while i < b.len() && is_token_char(b[i]) {
+            i += 1;
+        }
+        if i == n0 {
+            return Err(AuthError::ExpectedName(i));
+        }
+        let name = text[n0..i].to_ascii_lowercase();
+        ws(&mut i);
+        if i >= b.len() || b[i] != b'=' {
+            return Err(AuthError::ExpectedEquals(name));
+        }
+        i += 1;
+        ws(&mut i);
+        let value = if i < b.len() && b[i] == b'"' {
+            i += 1;
+            let mut v = Vec::new();
+            loop {
+                match b.get(i) {
+                    None => return Err(AuthError::Unterminated(name)),
+                    Some(b'"') => {
+                        i += 1;
+                        break;
+                    }
+                    Some(b'\\') if i + 1 < b.len() => {
+                        v.push(b[i + 1]);
+                        i += 2;
+                    }
+                    Some(&c) => {
+                        v.push(c);
+                        i += 1;
+                    }
+                }
+            }
+            String::from_utf8_lossy(&v).into_owned()
+        } else {
+            let v0 = i;
+            while i < b.len() && !matches!(b[i], b',' | b' ' | b'\t' | b'\r' | b'\n') {
+                i += 1;
+            }
+            text[v0..i].to_string()
+        };
+        if params.iter().any(|(n, _)| *n == name) {
+            return Err(AuthError::Duplicate(name));
+        }
+        params.push((name, value));
+        ws(&mut i);
+        if i < b.len() {
+            if b[i] != b',' {
+                return Err(AuthError::ExpectedComma(i));
+            }
+            i += 1;
+        }
+    }
+    Ok(AuthParams { scheme, params })
+}
+
+/// A quoted-string with `"` and `\` escaped (RFC 3261 §25.1).
+pub fn quote(s: &str) -> String {
+    let mut q = String::with_capacity(s.len() + 2);
+    q.push('"');
+    for c in s.chars() {
+        if matches!(c, '"' | '\\') {
+            q.push('\\');
+        }
+        q.push(c);
+    }
+    q.push('"');
+    q
+}
+
+/// Digest credentials (RFC 3261 §22.4, RFC 7616 §3.4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub username: String,
+    pub realm: String,
+    pub nonce: String,
+    pub uri: String,
+    pub response: String,
+    /// As written; absent means MD5 (RFC 7616 §3.4).
+    pub algorithm: Option<String>,
+    pub cnonce: Option<String>,
+    pub opaque: Option<String>,
+    pub qop: Option<String>,
+    pub nc: Option<String>,
+}
+
+impl Credentials {
+    /// Parse `Digest username="...", realm="...", ...`. Another scheme is
+    /// [`AuthError::Invalid`] on `scheme`.
+    pub fn parse(text: &str) -> Result<Credentials, AuthError> {
+        let p = parse_auth_params(text)?;
+        if !p.is_digest() {
+            return Err(AuthError::Invalid {
+                name: "scheme",
+                value: p.scheme,
+            });
+        }
+        let need = |name: &'static str| {
+            p.get(name)
+                .map(str::to_string)
+                .ok_or(AuthError::Missing(name))
+        };
+        let opt = |name: &str| p.get(name).map(str::to_string);
+        let c = Credentials {
+            username: need("username")?,
+            realm: need("realm")?,
+            nonce: need("nonce")?,
+            uri: need("uri")?,
+            response: need("response")?,
+            algorithm: opt("algorithm"),
+            cnonce: opt("cnonce"),
+            opaque: opt("opaque"),
+            qop: opt("qop"),
+            nc: opt("nc"),
+        };
+        if c.qop.is_some() && (c.cnonce.is_none() || c.nc.is_none()) {
+            // RFC 7616 §3.4: with qop, cnonce and nc MUST be present.
+            return Err(AuthError::Missing(if c.cnonce.is_none() {
+                "cnonce"
+            } else {
+                "nc"
+            }));
+        }
+        if let Some(nc) = &c.nc
+            && !(nc.len() == 8 && nc.bytes().all(|b| b.is_ascii_hexdigit()))
+        {
+            // RFC 7616 §3.4: nc is 8LHEX.
+            return Err(AuthError::Invalid {
+                name: "nc",
+                value: nc.clone(),
+            });
+        }
+        Ok(c)
+    }
+
+    /// The nonce-count as a number (`None` without qop).
+    pub fn nonce_count(&self) -> Option<u32> {
+        self.nc
+            .as_deref()
+            .and_then(|n| u32::from_str_radix(n, 16).ok())
+    }
+
+    /// The header value, as a UA writes it (RFC 7616 §3.4 order).
+    pub fn to_header_value(&self) -> String {
+        let mut s = format!(
+            "Digest username={}, realm={}, nonce={}, uri={}, response={}",
+            quote(&self.username),
+            quote(&self.realm),
+            quote(&self.nonce),
+            quote(&self.uri),
+            quote(&self.response)
+        );
+        if let Some(a) = &self.algorithm {
+            s.push_str(&format!(", algorithm={a}"));
+        }
+        if let Some(c) = &self.cnonce {
+            s.push_str(&format!(", cnonce={}", quote(c)));
+        }
+        if let Some(o) = &self.opaque {
+            s.push_str(&format!(", opaque={}", quote(o)));
+        }
+        if let Some(q) = &self.qop {
+            s.push_str(&format!(", qop={q}"));
+        }
+        if let Some(n) = &self.nc {
+            s.push_str(&format!(", nc={n}"));
+        }
+        s
+    }
+}
+
+/// A Digest challenge (RFC 3261 §22.4, RFC 7616 §3.3, RFC 8760 §2.4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Challenge {
+    pub realm: String,
+    pub nonce: String,
+    pub opaque: Option<String>,
+    /// `None` when the challenge names none (MD5, RFC 7616 §3.3).
+    pub algorithm: Option<String>,
+    /// The `qop` options offered (`auth`, `auth-int`); empty for an RFC 2069 challenge.
+    pub qop: Vec<String>,
+    pub stale: bool,
+}
+
+impl Challenge {
+    /// Parse `Digest realm="...", nonce="...", ...`; another scheme is an error.
+    pub fn parse(text: &str) -> Result<Challenge, AuthError> {
+        let p = parse_auth_params(text)?;
+        if !p.is_digest() {
+            return Err(AuthError::Invalid {
+                name: "scheme",
+                value: p.scheme,
+            });
+        }
+        let need = |name: &'static str| {
+            p.get(name)
+                .map(str::to_string)
+                .ok_or(AuthError::Missing(name))
+        };
+        Ok(Challenge {
+            realm: need("realm")?,
+            nonce: need("nonce")?,
+            opaque: p.get("opaque").map(str::to_string),
+            algorithm: p.get("algorithm").map(str::to_string),
+            qop: p
+                .get("qop")
+                .map(|q| {
+                    q.split(',')
+                        .map(|s| s.trim().to_ascii_lowercase())
+                        .filter(|s| !s.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            stale: p
+                .get("stale")
+                .is_some_and(|s| s.eq_ignore_ascii_case("true")),
+        })
+    }
+
+    /// The algorithm, `None` when it is one we do not implement.
+    pub fn algorithm(&self) -> Option<Algorithm> {
+        match &self.algorithm {
+            None => Some(Algorithm::Md5),
+            Some(a) => Algorithm::parse(a),
+        }
+    }
+
+    /// The header value (RFC 8760 §2.4 example order).
+    pub fn to_header_value(&self) -> String {
+        let mut s = format!(
+            "Digest realm={}, nonce={}",
+            quote(&self.realm),
+            quote(&self.nonce)
+        );
+        if let Some(o) = &self.opaque {
+            s.push_str(&format!(", opaque={}", quote(o)));
+        }
+        if let Some(a) = &self.algorithm {
+            s.push_str(&format!(", algorithm={a}"));
+        }
+        if !self.qop.is_empty() {
+            s.push_str(&format!(", qop={}", quote(&self.qop.join(","))));
+        }
+        if self.stale {
+            s.push_str(", stale=true");
+        }
+        s
+    }
+
+    /// Credentials answering this challenge for `method` and `uri` (RFC 3261 §22.2):
+    /// `qop=auth` when offered (else the RFC 2069 form), `nc` and `cnonce` as given.
+    /// `None` when the algorithm is not one we implement or only `auth-int` is offered.
+    pub fn answer(
+        &self,
+        username: &str,
+        password: &str,
+        method: &str,
+        uri: &str,
+        nc: u32,
+        cnonce: &str,
+    ) -> Option<Credentials> {
+        let alg = self.algorithm()?;
+        let qop_auth = self.qop.iter().any(|q| q == "auth");
+        if !self.qop.is_empty() && !qop_auth {
+            return None;
+        }
+        let nc_text = format!("{nc:08x}");
+        let ha1 = ha1(alg, username, &self.realm, password);
+        let response = response(
+            alg,
+            &ha1,
+            &DigestInput {
+                method,
+                uri,
+                nonce: &self.nonce,
+                qop_auth: qop_auth.then_some((nc_text.as_str(), cnonce)),
+            },
+        );
+        Some(Credentials {
+            username: username.to_string(),
+            realm: self.realm.clone(),
+            nonce: self.nonce.clone(),
+            uri: uri.to_string(),
+            response,
+            algorithm: self.algorithm.clone(),
+            cnonce: qop_auth.then(|| cnonce.to_string()),
+            opaque: self.opaque.clone(),
+            qop: qop_auth.then(|| "auth".to_string()),
+            nc: qop_auth.then_some(nc_text),
+        })
+    }
+}
+
+/// The challenge to answer among a 401's or 407's headers: Digest, an algorithm we
+/// implement, preferring SHA-256 (RFC 8760 §2.4), `qop=auth` or none.
+pub fn pick_challenge(resp: &Message) -> Option<Challenge> {
+    let name = match resp.status_line().map(|s| s.code) {
+        Some(401) => HeaderName::WwwAuthenticate,
+        Some(407) => HeaderName::ProxyAuthenticate,
+        _ => return None,
+    };
+    let usable: Vec<(Algorithm, Challenge)> = resp
+        .values(&name)
+        .filter_map(|v| match v {
+            HeaderValue::Text(t) => Challenge::parse(t).ok(),
+            _ => None,
+        })
+        .filter(|c| c.qop.is_empty() || c.qop.iter().any(|q| q == "auth"))
+        .filter_map(|c| c.algorithm().map(|a| (a, c)))
+        .collect();
+    Algorithm::PREFERENCE.into_iter().find_map(|want| {
+        usable
+            .iter()
+            .find(|(a, _)| *a == want)
+            .map(|(_, c)| c.clone())
+    })
+}
+
+/// One user's secrets: HA1 per algorithm, so plaintext passwords need not be stored.
+#[derive(Clone, PartialEq, Eq)]
+pub struct UserSecret {
+    pub username: String,
+    /// Lower-case hex of `MD5(username:realm:password)`.
+    pub ha1_md5: Option<String>,
+    /// Lower-case hex of `SHA-256(username:realm:password)`.
+    pub ha1_sha256: Option<String>,
+}
+
+impl fmt::Debug for UserSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UserSecret")
+            .field("username", &self.username)
+            .field("ha1_md5", &self.ha1_md5.as_ref().map(|_| "<secret>"))
+            .field("ha1_sha256", &self.ha1_sha256.as_ref().map(|_| "<secret>"))
+            .finish()
+    }
+}
+
+impl UserSecret {
+    /// Both HA1 values from a password.
+    pub fn from_password(username: &str, realm: &str, password: &str) -> UserSecret {
+        UserSecret {
+            username: username.to_string(),
+            ha1_md5: Some(ha1(Algorithm::Md5, username, realm, password)),
+            ha1_sha256: Some(ha1(Algorithm::Sha256, username, realm, password)),
+        }
+    }
+
+    pub fn ha1(&self, alg: Algorithm) -> Option<&str> {
+        match alg {
+            Algorithm::Md5 => self.ha1_md5.as_deref(),
+            Algorithm::Sha256 => self.ha1_sha256.as_deref(),
+        }
+    }
+}
+
+/// Which requests are challenged.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ChallengeScope {
+    /// REGISTER only (401).
+    Register,
+    /// REGISTER (401) and out-of-dialog requests from our domain's users (407).
+    #[default]
+    RegisterAndRequests,
+}
+
+/// Digest authentication settings, credentials loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthConfig {
+    pub realm: String,
+    pub users: Vec<UserSecret>,
+    pub nonce_lifetime_secs: u64,
+    pub scope: ChallengeScope,
+    /// Nonces tracked for replay protection at most (see the module documentation).
+    pub max_nonces: usize,
+}
+
+impl AuthConfig {
+    /// Settings with the defaults: lifetime 300 s, registrar and proxy, 65536 nonces.
+    pub fn new(realm: &str, users: Vec<UserSecret>) -> AuthConfig {
+        AuthConfig {
+            realm: realm.to_string(),
+            users,
+            nonce_lifetime_secs: DEFAULT_NONCE_LIFETIME_SECS,
+            scope: ChallengeScope::default(),
+            max_nonces: DEFAULT_MAX_NONCES,
+        }
+    }
+
+    /// The algorithms offered: those every user has an HA1 for, strongest first, so a
+    /// client that answers the first challenge can always be verified.
+    pub fn offered(&self) -> Vec<Algorithm> {
+        Algorithm::PREFERENCE
+            .into_iter()
+            .filter(|a| self.users.iter().all(|u| u.ha1(*a).is_some()))
+            .collect()
+    }
+}
+
+/// What the nonce of a credential turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NonceStatus {
+    /// Issued by us and still valid; its counter.
+    Fresh(u64),
+    /// Issued by us, past its lifetime (or evicted from the replay table).
+    Stale,
+    /// Not issued by this run: garbled, forged or from before a restart.
+    Unknown,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct NonceEntry {
+    issued_at: Time,
+    /// The highest nc accepted with this nonce (0: none yet).
+    last_nc: u32,
+}
+
+const NONCE_TAG_BYTES: usize = 16;
+const NONCE_CONTEXT: &[u8] = b"sipws digest nonce";
+
+/// Issues and checks nonces; tracks nonce-counts.
+struct Nonces {
+    key: hmac::Key,
+    next: u64,
+    issued: BTreeMap<u64, NonceEntry>,
+    /// Counters up to this were evicted early: their nonces count as stale.
+    evicted_up_to: Option<u64>,
+    lifetime_ms: u64,
+    max: usize,
+}
+
+impl fmt::Debug for Nonces {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Nonces")
+            .field("tracked", &self.issued.len())
+            .field("lifetime_ms", &self.lifetime_ms)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Nonces {
+    fn tag(&self, counter: u64, issued_at: Time) -> hmac::Tag {
+        let mut ctx = hmac::Context::with_key(&self.key);
+        ctx.update(NONCE_CONTEXT);
+        ctx.update(&counter.to_be_bytes());
+        ctx.update(&issued_at.0.to_be_bytes());
+        ctx.sign()
+    }
+
+    fn expired(&self, issued_at: Time, now: Time) -> bool {
+        now.0 >= issued_at.0.saturating_add(self.lifetime_ms)
+    }
+
+    /// Forget expired nonces; the table is ordered by counter, hence by issue time.
+    fn purge(&mut self, now: Time) {
+        while let Some((&c, e)) = self.issued.first_key_value() {
+            if !self.expired(e.issued_at, now) {
+                break;
+            }
+            self.issued.remove(&c);
+        }
+    }
+
+    fn issue(&mut self, now: Time) -> String {
+        self.purge(now);
+        while self.issued.len() >= self.max.max(1) {
+            // The bound: evict the oldest, remembered as stale (module docs).
+            match self.issued.pop_first() {
+                Some((c, _)) => self.evicted_up_to = Some(c),
+                None => break,
+            }
+        }
+        let counter = self.next;
+        self.next += 1;
+        self.issued.insert(
+            counter,
+            NonceEntry {
+                issued_at: now,
+                last_nc: 0,
+            },
+        );
+        let tag = self.tag(counter, now);
+        let mut s = String::with_capacity(2 * (16 + NONCE_TAG_BYTES));
+        s.push_str(&to_hex(&counter.to_be_bytes()));
+        s.push_str(&to_hex(&now.0.to_be_bytes()));
+        s.push_str(&to_hex(&tag.as_ref()[..NONCE_TAG_BYTES]));
+        s
+    }
+
+    fn status(&self, nonce: &str, now: Time) -> NonceStatus {
+        let Some(bytes) = from_hex(nonce).filter(|b| b.len() == 16 + NONCE_TAG_BYTES) else {
+            return NonceStatus::Unknown;
+        };
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&bytes[..8]);
+        let counter = u64::from_be_bytes(word);
+        word.copy_from_slice(&bytes[8..16]);
+        let issued_at = Time(u64::from_be_bytes(word));
+        let expected = self.tag(counter, issued_at);
+        if !constant_time_eq(&expected.as_ref()[..NONCE_TAG_BYTES], &bytes[16..]) {
+            return NonceStatus::Unknown;
+        }
+        if self.expired(issued_at, now) || !self.issued.contains_key(&counter) {
+            // Expired, or evicted from the bounded table: stale either way, never a replay.
+            return NonceStatus::Stale;
+        }
+        NonceStatus::Fresh(counter)
+    }
+
+    /// Accept `nc` for the nonce if it is above every nc accepted with it (RFC 7616 §3.4:
+    /// the server can detect replays by watching nc).
+    fn accept_nc(&mut self, counter: u64, nc: u32) -> bool {
+        match self.issued.get_mut(&counter) {
+            Some(e) if nc > e.last_nc => {
+                e.last_nc = nc;
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// What a request's credentials amount to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthOutcome {
+    /// Valid credentials of this user.
+    Authorized(String),
+    /// Challenge again; `stale` when only the nonce's age was wrong (RFC 7616 §3.3).
+    Challenge { stale: bool, why: &'static str },
+    /// Digest credentials for our realm that cannot be used as written: 400.
+    BadRequest(&'static str),
+}
+
+/// The registrar's and proxy's authentication state: settings and nonces.
+#[derive(Debug)]
+pub struct Authenticator {
+    config: AuthConfig,
+    offered: Vec<Algorithm>,
+    nonces: Nonces,
+}
+
+impl Authenticator {
+    /// `secret` is the proxy's per-start key (the same as flow tokens', separated by a
+    /// context label inside the HMAC input).
+    pub fn new(config: AuthConfig, secret: &[u8]) -> Authenticator {
+        let nonces = Nonces {
+            key: hmac::Key::new(hmac::HMAC_SHA256, secret),
+            next: 1,
+            issued: BTreeMap::new(),
+            evicted_up_to: None,
+            lifetime_ms: config.nonce_lifetime_secs.saturating_mul(1000),
+            max: config.max_nonces,
+        };
+        Authenticator {
+            offered: config.offered(),
+            config,
+            nonces,
+        }
+    }
+
+    pub fn config(&self) -> &AuthConfig {
+        &self.config
+    }
+
+    pub fn realm(&self) -> &str {
+        &self.config.realm
+    }
+
+    /// Nonces tracked now (bounded by [`AuthConfig::max_nonces`]).
+    pub fn tracked_nonces(&self) -> usize {
+        self.nonces.issued.len()
+    }
+
+    /// Forget expired nonces.
+    pub fn tick(&mut self, now: Time) {
+        self.nonces.purge(now);
+    }
+
+    /// The challenge headers: one per algorithm offered, SHA-256 first (RFC 8760 §2.4), all
+    /// with one fresh nonce and `qop="auth"`; `WWW-Authenticate` for a 401 (registrar,
+    /// RFC 3261 §22.1), `Proxy-Authenticate` for a 407 (proxy, §22.3).
+    pub fn challenge(&mut self, name: HeaderName, stale: bool, now: Time) -> Vec<Header> {
+        let nonce = self.nonces.issue(now);
+        self.offered
+            .iter()
+            .map(|a| {
+                let c = Challenge {
+                    realm: self.config.realm.clone(),
+                    nonce: nonce.clone(),
+                    opaque: None,
+                    algorithm: Some(a.name().to_string()),
+                    qop: vec!["auth".into()],
+                    stale,
+                };
+                Header::new(name.clone(), HeaderValue::Text(c.to_header_value()))
+            })
+            .collect()
+    }
+
+    /// Check the request's `name` (`Authorization` or `Proxy-Authorization`) credentials for
+    /// our realm (RFC 3261 §22.4). Credentials of other schemes or realms are not ours and
+    /// are ignored (§22.3).
+    pub fn verify(&mut self, req: &Message, name: &HeaderName, now: Time) -> AuthOutcome {
+        let mut ours = Vec::new();
+        for v in req.values(name) {
+            let HeaderValue::Text(t) = v else { continue };
+            match parse_auth_params(t) {
+                Ok(p) if p.is_digest() && p.get("realm") == Some(self.config.realm.as_str()) => {
+                    ours.push(Credentials::parse(t));
+                }
+                // Another scheme or realm, or not even parameters: not for us.
+                _ => {}
+            }
+        }
+        let Some(first) = ours.into_iter().next() else {
+            return AuthOutcome::Challenge {
+                stale: false,
+                why: "no credentials for our realm",
+            };
+        };
+        let Ok(c) = first else {
+            return AuthOutcome::BadRequest("malformed Digest credentials");
+        };
+        self.check(req, &c, now)
+    }
+
+    fn check(&mut self, req: &Message, c: &Credentials, now: Time) -> AuthOutcome {
+        let challenge = |why| AuthOutcome::Challenge { stale: false, why };
+        let Some(alg) = c
+            .algorithm
+            .as_deref()
+            .map_or(Some(Algorithm::Md5), Algorithm::parse)
+        else {
+            return challenge("an algorithm we do not offer");
+        };
+        if !self.offered.contains(&alg) {
+            return challenge("an algorithm we do not offer");
+        }
+        let qop_auth = match c.qop.as_deref() {
+            Some(q) if q.eq_ignore_ascii_case("auth") => true,
+            Some(_) => return challenge("a qop we do not offer"),
+            // RFC 3261 §22.4 keeps RFC 2069 compatibility; only for MD5 (RFC 8760 §2.3
+            // defines SHA-256 with qop only).
+            None if alg == Algorithm::Md5 => false,
+            None => return challenge("SHA-256 without qop"),
+        };
+        // RFC 2617 §3.2.2.5: the digest-uri must name the Request-URI.
+        let Some(line) = req.request_line() else {
+            return AuthOutcome::BadRequest("not a request");
+        };
+        let ruri = line.uri.to_string();
+        let same_uri = c.uri == ruri || Uri::parse(&c.uri).is_ok_and(|u| u.to_string() == ruri);
+        if !same_uri {
+            return AuthOutcome::BadRequest("the digest uri is not the Request-URI");
+        }
+        let nonce = self.nonces.status(&c.nonce, now);
+        if nonce == NonceStatus::Unknown {
+            return challenge("a nonce we did not issue");
+        }
+        let Some(user) = self.config.users.iter().find(|u| u.username == c.username) else {
+            return challenge("an unknown user");
+        };
+        let Some(ha1) = user.ha1(alg) else {
+            return challenge("no HA1 for that algorithm");
+        };
+        let expected = response(
+            alg,
+            ha1,
+            &DigestInput {
+                method: line.method.as_str(),
+                uri: &c.uri,
+                nonce: &c.nonce,
+                qop_auth: qop_auth.then(|| {
+                    (
+                        c.nc.as_deref().unwrap_or(""),
+                        c.cnonce.as_deref().unwrap_or(""),
+                    )
+                }),
+            },
+        );
+        let given = c.response.to_ascii_lowercase();
+        if given.len() != alg.hex_len() || !constant_time_eq(expected.as_bytes(), given.as_bytes())
+        {
+            return challenge("a wrong digest response");
+        }
+        let counter = match nonce {
+            NonceStatus::Fresh(counter) => counter,
+            // The digest is right but the nonce too old: RFC 7616 §3.3 stale=true.
+            _ => {
+                return AuthOutcome::Challenge {
+                    stale: true,
+                    why: "an expired nonce",
+                };
+            }
+        };
+        // Without qop there is no nc: the nonce is good for one request (counted as nc 1).
+        let nc = if qop_auth {
+            c.nonce_count().unwrap_or(0)
+        } else {
+            1
+        };
+        if !self.nonces.accept_nc(counter, nc) {
+            return challenge("a replayed nonce-count");
+        }
+        AuthOutcome::Authorized(c.username.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests;
