@@ -143,3 +143,8 @@ Feature: The WebSocket opening handshake of a SIP WebSocket server
       | method  | HELLO_WORLD?? |  |
       | version | FOO/9 |  |
     Then the answer is not 101
+
+  @id:stalled-handshake-is-closed @req:6455-10-a @level:info
+  Scenario: Half an upgrade request, then silence: whether and when the target closes is recorded
+    When the client sends half of a SIP upgrade request and then nothing
+    Then whether the target closes the connection within 5 timeouts is recorded

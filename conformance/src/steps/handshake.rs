@@ -43,6 +43,14 @@ pub const STEPS: &[(&str, StepFn)] = &[
         r"the answer's Sec-WebSocket-Accept matches the key",
         accept_matches,
     ),
+    (
+        r"the client sends half of a SIP upgrade request and then nothing",
+        send_half,
+    ),
+    (
+        r"whether the target closes the connection within (\d+) timeouts is recorded",
+        stalled_close_recorded,
+    ),
 ];
 
 async fn connect(w: &mut World, secure: bool) -> StepResult {
@@ -314,5 +322,62 @@ fn accept_matches<'a>(w: &'a mut World, _: Vec<String>, _: &'a CaseStep) -> supe
                 "Sec-WebSocket-Accept should be {expected} (RFC 6455 §4.2.2); got {got:?}"
             )))
         }
+    })
+}
+
+/// The request line and the first header of a valid SIP upgrade request, then silence: a
+/// handshake that never completes (RFC 6455 §10; row 6455-10-a).
+fn send_half<'a>(w: &'a mut World, _: Vec<String>, _: &'a CaseStep) -> super::StepFuture<'a> {
+    step!(async move {
+        let bytes = base_request(w).to_bytes();
+        let half = bytes.len() / 2;
+        let probe = w
+            .conn("main")
+            .ok_or_else(|| StepError::harness("no connection to send on"))?;
+        probe
+            .send(&bytes[..half], "half of a SIP upgrade request")
+            .await
+            .map_err(|e| StepError::harness(e.to_string()))?;
+        w.ext::<StalledSince>().0 = Some(tokio::time::Instant::now());
+        Ok(())
+    })
+}
+
+/// When the half request went out.
+#[derive(Default)]
+struct StalledSince(Option<tokio::time::Instant>);
+
+/// Waits up to `n` timeouts for the target to end the stalled handshake and records what it
+/// did and when; never a failure (the limit is the implementation's, RFC 6455 §10).
+fn stalled_close_recorded<'a>(
+    w: &'a mut World,
+    a: Vec<String>,
+    _: &'a CaseStep,
+) -> super::StepFuture<'a> {
+    step!(async move {
+        let n: u32 = a[0].parse().map_err(|_| StepError::harness("bad count"))?;
+        let wait = w.target.timeout * n;
+        let since = w
+            .ext::<StalledSince>()
+            .0
+            .ok_or_else(|| StepError::harness("no half request was sent"))?;
+        let probe = w
+            .conn("main")
+            .ok_or_else(|| StepError::harness("no connection"))?;
+        let got = probe
+            .read_http(wait)
+            .await
+            .map_err(|e| StepError::harness(e.to_string()))?;
+        let after = since.elapsed().as_secs_f64();
+        let seen = match &got {
+            Received::Closed => format!("closed the connection after {after:.1} s"),
+            Received::Timeout => format!("kept the connection open for {wait:?} (still open)"),
+            other => format!(
+                "answered {} after {after:.1} s",
+                crate::world::describe(other)
+            ),
+        };
+        w.observe(format!("stalled handshake: the target {seen}"));
+        Ok(())
     })
 }

@@ -172,6 +172,7 @@ impl Actor {
                     connections: self.conns.len(),
                     udp_peers: self.udp_peers.len(),
                     pending: self.proxy.pending_count(),
+                    sockets: self.shared.sockets(),
                 });
             }
         }
@@ -230,6 +231,12 @@ impl Actor {
                 info!(%flow, "send queue over its byte budget; closing the connection");
                 conn.link.kill();
                 self.forget(flow);
+                self.delivery_failed(msg);
+            }
+            Push::Busy(_) => {
+                // A burst filled the queue before the connection task could take it: the
+                // message fails (503 upstream for a request), the connection is not to blame.
+                debug!(%flow, "send queue full before its task ran; message not sent");
                 self.delivery_failed(msg);
             }
             Push::Gone(_) => {

@@ -30,15 +30,26 @@
 //!
 //! # Limits
 //! - `limits.max_connections` TCP connections (WS, WSS, TCP, in and out); more are closed at
-//!   accept (or a forward needing a new one fails with 503).
+//!   accept (or a forward needing a new one fails with 503). [`Stats::sockets`] counts them,
+//!   handshaking ones included.
 //! - An opening handshake (TLS included) must complete within
-//!   `websocket.handshake_timeout_ms` (default 5 s); its head is bounded by the HTTP parser.
+//!   `websocket.handshake_timeout_ms` (default 5 s) in total, however steadily its bytes
+//!   trickle in; then the connection is dropped without an answer. Its head is bounded by the
+//!   HTTP parser (16 KiB, 64 header fields, else 431); bytes that cannot start a request line
+//!   (a TLS ClientHello on the WS port) get 400 at once. On the WSS port, bytes that are not
+//!   TLS fail the TLS handshake at once (rustls: an alert at most, never an HTTP answer).
 //! - A WebSocket message is at most `websocket.max_message` (default 64 KiB, else Close
 //!   1009); an incomplete SIP message on TCP at most `limits.max_stream_buffer`.
 //! - At most `limits.flow_queue_bytes` (default 1 MiB) wait to be written to one connection:
 //!   a peer that does not read is closed instead of growing a queue (with Close 1008 on
 //!   WebSocket unless a frame was half written); each write must finish within
-//!   `limits.write_timeout_ms`.
+//!   `limits.write_timeout_ms`. A queue that fills while its task is writing is the peer's
+//!   fault (closed); one that fills before the task took anything (a burst the scheduler has
+//!   not caught up with) only fails the message (503 upstream for a request).
+//! - Pings: of the Pings read together, only the latest is answered (RFC 6455 §5.5.3), so a
+//!   Ping flood costs one Pong per read and no queue; a peer that does not read its Pongs is
+//!   closed by the write timeout. No separate rate limit on control frames: they cost no more
+//!   than data frames of the same size, which the message limits already bound.
 //! - An idle registered WS connection costs about 3.7 KiB of heap, task, queue, flow and
 //!   binding included (measured by `tests/server_memory.rs`, which fails above 8 KiB).
 //! - An idle connection keeps no read buffer: reads go through a stack buffer, the frame

@@ -41,9 +41,12 @@ pub(crate) enum Event {
 
 /// The outgoing queue of one connection: serialized SIP messages the actor has routed to
 /// it, waiting for the connection task to write them. Bounded in bytes: a push that would
-/// exceed the budget fails, and the actor then closes the connection (its peer does not
-/// read, or reads far slower than it is sent to). Bytes count until they are written, so a
-/// write stuck on a peer that does not read keeps the budget used.
+/// exceed the budget fails. Bytes count until they are written, so a write stuck on a peer
+/// that does not read keeps the budget used. A full queue is the peer's fault only while the
+/// task is writing to it ([`Push::Full`]: the actor closes the connection, its peer does not
+/// read or reads far slower than it is sent to); a queue that filled before the task took
+/// anything from it is the server's own scheduling, behind a burst ([`Push::Busy`]: the
+/// message fails, the connection stays).
 ///
 /// A plain mutex-protected deque rather than a channel: an idle connection's queue holds no
 /// allocation at all (a tokio channel keeps a block of slots per channel).
@@ -58,6 +61,8 @@ struct QueueState {
     items: VecDeque<Vec<u8>>,
     /// Bytes pushed and not yet written.
     bytes: usize,
+    /// Of those, the bytes of the batch the connection task took and is writing.
+    writing: usize,
     /// The connection task has ended: pushes fail with [`Push::Gone`].
     gone: bool,
     /// The actor gave up on the connection: close it (Close 1008 on WebSocket).
@@ -70,8 +75,12 @@ struct QueueState {
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Push {
     Queued,
-    /// Over the byte budget: the message was not queued.
+    /// Over the byte budget while the connection task is writing to a peer that does not
+    /// keep up: the message was not queued; close the connection.
     Full(Vec<u8>),
+    /// Over the byte budget before the connection task took anything (a burst outran the
+    /// scheduler, not the peer): the message was not queued; the connection stays.
+    Busy(Vec<u8>),
     /// The connection task has ended: the message was not queued.
     Gone(Vec<u8>),
 }
@@ -103,6 +112,7 @@ impl FlowQueue {
             let batch: Vec<Vec<u8>> = st.items.drain(..).collect();
             // Drained: give the deque's capacity back, idle connections hold none.
             st.items = VecDeque::new();
+            st.writing = st.bytes;
             return Some(Outgoing::Batch(batch));
         }
         st.released.then_some(Outgoing::Released)
@@ -133,6 +143,7 @@ impl FlowQueue {
     pub fn written(&self, n: usize) {
         let mut st = self.lock();
         st.bytes = st.bytes.saturating_sub(n);
+        st.writing = 0;
     }
 
     /// The connection task ends: later pushes fail.
@@ -141,6 +152,7 @@ impl FlowQueue {
         st.gone = true;
         st.items = VecDeque::new();
         st.bytes = 0;
+        st.writing = 0;
     }
 }
 
@@ -172,7 +184,11 @@ impl Link {
             return Push::Gone(bytes);
         }
         if st.bytes > 0 && st.bytes + bytes.len() > self.budget {
-            return Push::Full(bytes);
+            return if st.writing > 0 {
+                Push::Full(bytes)
+            } else {
+                Push::Busy(bytes)
+            };
         }
         st.bytes += bytes.len();
         st.items.push_back(bytes);
@@ -211,6 +227,9 @@ pub struct Stats {
     pub udp_peers: usize,
     /// Forwarded transactions still remembered.
     pub pending: usize,
+    /// TCP connections holding a connection permit (`limits.max_connections`): WS and WSS
+    /// ones still in their opening handshake included, unlike `connections`.
+    pub sockets: usize,
 }
 
 /// Limits every task applies.
@@ -232,6 +251,8 @@ pub(crate) struct Shared {
     next_flow: AtomicU64,
     /// One permit per open TCP connection, in or out.
     pub connections: Arc<Semaphore>,
+    /// The permits `connections` started with.
+    max_connections: usize,
     pub limits: Limits,
     pub ws_policy: Policy,
 }
@@ -247,9 +268,16 @@ impl Shared {
             events,
             next_flow: AtomicU64::new(1),
             connections: Arc::new(Semaphore::new(max_connections)),
+            max_connections,
             limits,
             ws_policy,
         }
+    }
+
+    /// TCP connections open now (permits taken), handshaking ones included.
+    pub fn sockets(&self) -> usize {
+        self.max_connections
+            .saturating_sub(self.connections.available_permits())
     }
 
     /// A flow id never used before in this server.
@@ -342,4 +370,36 @@ pub(crate) async fn close_gracefully<S: AsyncRead + AsyncWrite + Unpin>(s: &mut 
         }
     })
     .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_queue_that_fills_before_its_task_took_anything_is_busy_not_killed() {
+        let (link, queue) = Link::new(100);
+        assert_eq!(link.push(vec![0; 60]), Push::Queued);
+        // The task has not run yet: a burst, not a peer that does not read.
+        assert_eq!(link.push(vec![1; 60]), Push::Busy(vec![1; 60]));
+        assert_eq!(queue.try_next(), Some(Outgoing::Batch(vec![vec![0; 60]])));
+        // Now it writes those 60 bytes: a full queue behind a write is the peer's doing.
+        assert_eq!(link.push(vec![2; 30]), Push::Queued);
+        assert_eq!(link.push(vec![3; 30]), Push::Full(vec![3; 30]));
+        // Written: the budget is free again, and nothing is being written.
+        queue.written(60);
+        assert_eq!(link.push(vec![4; 60]), Push::Queued);
+        assert_eq!(link.push(vec![5; 60]), Push::Busy(vec![5; 60]));
+    }
+
+    #[test]
+    fn a_message_larger_than_the_budget_goes_when_the_queue_is_empty() {
+        let (link, queue) = Link::new(10);
+        assert_eq!(link.push(vec![0; 50]), Push::Queued);
+        assert_eq!(queue.try_next(), Some(Outgoing::Batch(vec![vec![0; 50]])));
+        queue.written(50);
+        link.kill();
+        assert_eq!(link.push(vec![1]), Push::Gone(vec![1]));
+        assert_eq!(queue.try_next(), Some(Outgoing::Killed));
+    }
 }

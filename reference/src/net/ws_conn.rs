@@ -160,8 +160,15 @@ async fn run<S: AsyncRead + AsyncWrite + Unpin>(
     drop(first_bytes);
     let write_timeout = shared.limits.write_timeout;
     let mut reported = false;
+    let mut pong = PendingPong::default();
     let closing: Option<Vec<u8>> = 'conn: loop {
         while let Some(ev) = receiver.next_event() {
+            // RFC 6455 §5.5.3: of the Pings read together, only the latest is answered, after
+            // the batch: a Ping flood costs one Pong per read, not one write per Ping.
+            let ev = match pong.absorb(ev) {
+                Some(ev) => ev,
+                None => continue,
+            };
             // Boxed (like every rare or short-lived step below): an idle connection's task
             // holds only the state of the wait in `select!`.
             let next = Box::pin(on_frame_event(
@@ -175,6 +182,13 @@ async fn run<S: AsyncRead + AsyncWrite + Unpin>(
                 Next::Continue => {}
                 Next::Close(frame) => break 'conn frame,
             }
+        }
+        if let Some(bytes) = pong.take_frame()
+            && Box::pin(write_bounded(&mut stream, &bytes, write_timeout))
+                .await
+                .is_err()
+        {
+            break 'conn None;
         }
         // Writes before reads: a peer sending fast must not starve its own answers (its
         // queue would fill and close it), and we read no more while we owe it bytes.
@@ -259,9 +273,8 @@ async fn on_frame_event<S: AsyncWrite + Unpin>(
                 None
             }
         },
-        // RFC 6455 §5.5.2, §5.5.3: a Pong carries the Ping's payload (at most 125 bytes, so
-        // encoding cannot fail).
-        WsEvent::Ping(p) => encode_pong(&p, None).ok(),
+        // The frame loop's `PendingPong` takes every Ping before this point.
+        WsEvent::Ping(_) => None,
         WsEvent::Pong(_) => None,
         WsEvent::Close { code, .. } => {
             report_closed(flow, shared, reported).await;
@@ -294,8 +307,134 @@ async fn report_closed(flow: &Flow, shared: &Shared, reported: &mut bool) {
     }
 }
 
+/// The Pong owed for the latest Ping of a batch of frames (RFC 6455 §5.5.3: "If an endpoint
+/// receives a Ping frame and has not yet sent Pong frame(s) in response to previous Ping
+/// frame(s), the endpoint MAY elect to send a Pong frame for only the most recently processed
+/// Ping frame"). At most one payload of at most 125 bytes is held, however many Pings arrive.
+#[derive(Debug, Default)]
+struct PendingPong(Option<Vec<u8>>);
+
+impl PendingPong {
+    /// Keeps a Ping's payload (replacing an older one) and returns every other event.
+    fn absorb(&mut self, ev: WsEvent) -> Option<WsEvent> {
+        match ev {
+            WsEvent::Ping(payload) => {
+                self.0 = Some(payload);
+                None
+            }
+            other => Some(other),
+        }
+    }
+
+    /// The Pong frame owed, if any: it carries the latest Ping's payload (6455-5.5.3-a; at
+    /// most 125 bytes, so encoding cannot fail).
+    fn take_frame(&mut self) -> Option<Vec<u8>> {
+        self.0.take().and_then(|p| encode_pong(&p, None).ok())
+    }
+}
+
 /// One serialized SIP message as one unmasked WebSocket message (6455-5.1-c, 7118-5-b),
 /// text when it is UTF-8 and binary otherwise (7118-4.2-b).
 fn sip_frame(bytes: &[u8]) -> Vec<u8> {
     encode_message(sip_message_kind(bytes), bytes, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::shared::Limits;
+    use crate::ws::codec::{Limits as WsLimits, encode_close, encode_ping};
+    use crate::ws::handshake::Policy;
+    use std::time::Duration;
+    use tokio::io::AsyncWriteExt;
+    use tokio::sync::{Semaphore, mpsc};
+
+    const MASK: Option<[u8; 4]> = Some([1, 2, 3, 4]);
+
+    #[test]
+    fn req_6455_5_5_3_a_only_the_latest_ping_of_a_batch_is_owed_a_pong() {
+        let mut p = PendingPong::default();
+        assert_eq!(p.take_frame(), None);
+        for payload in [&b"one"[..], b"two", b"three"] {
+            assert_eq!(p.absorb(WsEvent::Ping(payload.to_vec())), None);
+        }
+        let pong = WsEvent::Pong(b"x".to_vec());
+        assert_eq!(
+            p.absorb(pong.clone()),
+            Some(pong),
+            "other events pass through"
+        );
+        assert_eq!(p.take_frame(), encode_pong(b"three", None).ok());
+        assert_eq!(p.take_frame(), None, "one Pong, once");
+    }
+
+    /// A Ping flood read in one batch is answered with one Pong carrying the last payload,
+    /// not with one Pong per Ping (RFC 6455 §5.5.3), and the connection goes on.
+    #[tokio::test]
+    async fn a_batch_of_a_thousand_pings_gets_one_pong() {
+        let (events, mut actor) = mpsc::channel(16);
+        let limits = Limits {
+            handshake_timeout: Duration::from_secs(5),
+            write_timeout: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(5),
+            flow_queue_bytes: 1024,
+            max_message: WsLimits::DEFAULT_MAX_MESSAGE,
+            max_stream_buffer: 1024,
+        };
+        let shared = Arc::new(Shared::new(events, 4, limits, Policy::default()));
+        let permit = Arc::new(Semaphore::new(1))
+            .try_acquire_owned()
+            .expect("a fresh semaphore has a permit");
+        let mut flood = Vec::new();
+        for i in 0..1000u32 {
+            flood.extend(encode_ping(&i.to_be_bytes(), MASK).expect("short payload"));
+        }
+        let (mut client, server) = tokio::io::duplex(64 * 1024);
+        let addr: SocketAddr = "127.0.0.1:1".parse().expect("an address");
+        let task = tokio::spawn(run(
+            server,
+            flood,
+            Transport::Ws,
+            addr,
+            addr,
+            shared,
+            permit,
+        ));
+        // The actor's side: the flow opens (its link is kept: dropping it closes with 1001).
+        let opened = actor.recv().await;
+        assert!(matches!(opened, Some(Event::FlowOpened { .. })));
+        client
+            .write_all(&encode_close(Some(CloseCode::NORMAL), "", MASK))
+            .await
+            .expect("write the Close");
+        let mut rx = Receiver::new(Role::Client, WsLimits::default());
+        let mut seen = Vec::new();
+        while seen.len() < 2 {
+            if let Some(ev) = rx.next_event() {
+                seen.push(ev);
+                continue;
+            }
+            let mut buf = [0u8; 4096];
+            let n = tokio::io::AsyncReadExt::read(&mut client, &mut buf)
+                .await
+                .expect("read");
+            assert!(n > 0, "the server closed after {seen:?}");
+            rx.feed(&buf[..n]);
+        }
+        assert_eq!(seen[0], WsEvent::Pong(999u32.to_be_bytes().to_vec()));
+        assert!(
+            matches!(
+                seen[1],
+                WsEvent::Close {
+                    code: Some(1000),
+                    ..
+                }
+            ),
+            "then the Close echo, no other Pong: {seen:?}"
+        );
+        drop(client);
+        task.await.expect("the connection task ends");
+        assert!(matches!(actor.recv().await, Some(Event::FlowClosed { .. })));
+        drop(opened);
+    }
 }
