@@ -4,7 +4,7 @@
 //! Plain data with an injected clock ([`Time`]); the registrar fills it, the router reads it,
 //! and the I/O shell reports closed flows so that no binding outlives its flow (5626-7-d).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use serde::Serialize;
 
@@ -71,21 +71,83 @@ pub fn aor_of(uri: &SipUri) -> String {
     }
 }
 
-#[derive(Debug, Default)]
+/// A set that remembers at most `limit` values, forgetting the oldest first: what the
+/// registrar remembers of AoRs and instances without a binding must not grow with every AoR
+/// a peer ever registered.
+#[derive(Debug)]
+struct Remembered<T> {
+    set: HashSet<T>,
+    order: VecDeque<T>,
+    limit: usize,
+}
+
+impl<T: Clone + Eq + std::hash::Hash> Remembered<T> {
+    fn new(limit: usize) -> Self {
+        Remembered {
+            set: HashSet::new(),
+            order: VecDeque::new(),
+            limit: limit.max(1),
+        }
+    }
+
+    fn contains(&self, v: &T) -> bool {
+        self.set.contains(v)
+    }
+
+    fn insert(&mut self, v: T) {
+        if self.set.contains(&v) {
+            return;
+        }
+        while self.order.len() >= self.limit {
+            match self.order.pop_front() {
+                Some(old) => {
+                    self.set.remove(&old);
+                }
+                None => break,
+            }
+        }
+        self.set.insert(v.clone());
+        self.order.push_back(v);
+    }
+}
+
+#[derive(Debug)]
 pub struct Location {
     bindings: HashMap<String, Vec<Binding>>,
     by_flow: HashMap<FlowId, HashSet<String>>,
-    /// Every AoR ever registered since start: a request for one with no binding left gets
-    /// 480 (3261-16.5-a), one never seen gets 404.
-    known: HashSet<String>,
-    /// Every (AoR, instance) that ever had a binding: its public GRUU stays valid after the
-    /// contact is gone (480, 5627-5.3-a); a `gr` never registered is unknown (404, 5627-6.1-a).
-    known_instances: HashSet<(String, String)>,
+    /// AoRs registered since start, the latest [`Location::KNOWN_LIMIT`]: a request for one
+    /// with no binding left gets 480 (3261-16.5-a), one never seen (or forgotten) gets 404.
+    known: Remembered<String>,
+    /// (AoR, instance) pairs that had a binding, the latest [`Location::KNOWN_LIMIT`]: their
+    /// public GRUU stays valid after the contact is gone (480, 5627-5.3-a); a `gr` never
+    /// registered (or forgotten) is unknown (404, 5627-6.1-a).
+    known_instances: Remembered<(String, String)>,
+}
+
+impl Default for Location {
+    fn default() -> Self {
+        Location::with_known_limit(Location::KNOWN_LIMIT)
+    }
 }
 
 impl Location {
+    /// How many AoRs (and, separately, AoR instances) without a binding are remembered.
+    /// An AoR with live bindings is found through them whatever this says.
+    pub const KNOWN_LIMIT: usize = 65_536;
+
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A location service remembering at most `limit` AoRs and instances beyond their
+    /// bindings.
+    pub fn with_known_limit(limit: usize) -> Self {
+        Location {
+            bindings: HashMap::new(),
+            by_flow: HashMap::new(),
+            known: Remembered::new(limit),
+            known_instances: Remembered::new(limit),
+        }
     }
 
     /// Live bindings of an AoR (expired ones are gone after [`Location::expire`]).
@@ -94,13 +156,17 @@ impl Location {
     }
 
     pub fn is_known(&self, aor: &str) -> bool {
-        self.known.contains(aor)
+        self.bindings.contains_key(aor) || self.known.contains(&aor.to_string())
     }
 
     /// Did this instance ever register for this AoR (so its public GRUU exists)?
     pub fn is_known_instance(&self, aor: &str, instance: &str) -> bool {
-        self.known_instances
-            .contains(&(aor.to_string(), instance.to_string()))
+        self.bindings(aor)
+            .iter()
+            .any(|b| b.instance() == Some(instance))
+            || self
+                .known_instances
+                .contains(&(aor.to_string(), instance.to_string()))
     }
 
     pub fn binding_count(&self) -> usize {
@@ -296,6 +362,35 @@ mod tests {
         assert!(l.bindings("sip:a@d").is_empty());
         assert_eq!(l.bindings("sip:b@d").len(), 1);
         assert!(l.is_known("sip:a@d"));
+        l.check_invariants().expect("consistent");
+    }
+
+    /// What is remembered beyond bindings is bounded: 10 AoRs registered and closed on a
+    /// location that remembers 3 leave the 3 latest known (480) and the rest unknown (404),
+    /// while an AoR with a live binding stays known however old.
+    #[test]
+    fn memory_of_past_aors_is_bounded_and_live_ones_stay_known() {
+        let mut l = Location::with_known_limit(3);
+        l.upsert("sip:live@d", binding(ob("live", 1), 99, 1000));
+        for i in 0..10 {
+            let aor = format!("sip:u{i}@d");
+            l.upsert(&aor, binding(ob(&format!("i{i}"), 1), i, 1000));
+            l.remove_flow(FlowId(i));
+        }
+        let known: Vec<bool> = (0..10)
+            .map(|i| l.is_known(&format!("sip:u{i}@d")))
+            .collect();
+        assert_eq!(
+            known,
+            [
+                false, false, false, false, false, false, false, true, true, true
+            ]
+        );
+        assert!(l.is_known_instance("sip:u9@d", "i9"));
+        assert!(!l.is_known_instance("sip:u0@d", "i0"));
+        assert!(l.is_known("sip:live@d"), "a live binding is always found");
+        assert!(l.is_known_instance("sip:live@d", "live"));
+        assert!(l.known.set.len() <= 3 && l.known.order.len() <= 3);
         l.check_invariants().expect("consistent");
     }
 
