@@ -42,8 +42,14 @@ async fn joined(what: &str, task: tokio::task::JoinHandle<()>) {
 /// once `handshake_timeout_ms` has passed, however steadily it trickles. The attackers send a
 /// byte every 250 ms (the attacker sends one a second; faster is the harder case for
 /// an idle timer, which would never fire here).
+/// One attack at a time: the RSS bounds of some tests are measured on the whole process,
+/// which another test's attack running alongside would distort. (A tokio mutex: it is held
+/// across awaits, in each test's own runtime.)
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_handshake_one_byte_at_a_time_is_cut_at_the_handshake_timeout() {
+    let _one = ONE_AT_A_TIME.lock().await;
     const TIMEOUT: Duration = Duration::from_millis(1000);
     const ATTACKERS: usize = 20;
     const BYTE_EVERY: Duration = Duration::from_millis(250);
@@ -99,6 +105,7 @@ async fn slow_handshake_one_byte_at_a_time_is_cut_at_the_handshake_timeout() {
 /// (SO_LINGER 0) and after half a request line. Every one is freed: no socket is left.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thousands_of_connections_dropped_before_the_handshake_are_all_freed() {
+    let _one = ONE_AT_A_TIME.lock().await;
     const TOTAL: usize = 3000;
     const BATCH: usize = 100;
     let srv = Srv::start(|_| {}).await;
@@ -143,6 +150,7 @@ async fn thousands_of_connections_dropped_before_the_handshake_are_all_freed() {
 /// not a wait for the handshake timeout, and the connection is closed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn req_6455_10_7_a_tls_client_hello_on_the_ws_port_gets_400_at_once() {
+    let _one = ONE_AT_A_TIME.lock().await;
     // A handshake timeout far above the wait below: the refusal cannot be the timeout.
     let srv = Srv::start(|c| c.websocket.handshake_timeout_ms = 60_000).await;
     let hello = client_hello();
@@ -176,6 +184,7 @@ async fn req_6455_10_7_a_tls_client_hello_on_the_ws_port_gets_400_at_once() {
 /// closed well before the handshake timeout, and the WSS port serves the next client.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn req_6455_4_2_2_g_plain_http_on_the_wss_port_is_refused_at_once() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let srv = Srv::start(|c| c.websocket.handshake_timeout_ms = 60_000).await;
     let mut attackers = JoinSet::new();
     for _ in 0..20 {
@@ -224,6 +233,7 @@ async fn req_6455_4_2_2_g_plain_http_on_the_wss_port_is_refused_at_once() {
 /// (6455-5.2-c). Each attacker streams payload after the header; the server closes anyway.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn req_6455_10_4_a_frame_header_announcing_2_62_bytes_fails_1009_at_the_header() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let srv = Srv::start(|_| {}).await;
     let rss_before = rss_kib();
     for (len, code) in [
@@ -260,6 +270,7 @@ async fn req_6455_10_4_a_frame_header_announcing_2_62_bytes_fails_1009_at_the_he
 /// still answered before that (6455-5.4-b). Other users are served meanwhile.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn req_6455_10_4_a_fragmented_message_growing_past_the_limit_fails_1009() {
+    let _one = ONE_AT_A_TIME.lock().await;
     const LIMIT: usize = 16 * 1024;
     const FRAGMENT: usize = 1024;
     let srv = Srv::start(|c| c.websocket.max_message = LIMIT).await;
@@ -293,6 +304,7 @@ async fn req_6455_10_4_a_fragmented_message_growing_past_the_limit_fails_1009() 
 /// stays flat, and other users are served during the flood.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn req_6455_5_5_3_a_ping_flood_gets_coalesced_pongs_and_the_connection_serves_on() {
+    let _one = ONE_AT_A_TIME.lock().await;
     const PINGS: u32 = 20_000;
     const PER_WRITE: u32 = 500;
     let srv = Srv::start(|_| {}).await;
@@ -354,6 +366,7 @@ async fn req_6455_5_5_3_a_ping_flood_gets_coalesced_pongs_and_the_connection_ser
 /// stays open, nothing is left behind, the server serves on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn random_garbage_after_the_handshake_fails_the_connection_and_frees_it() {
+    let _one = ONE_AT_A_TIME.lock().await;
     const CONNECTIONS: u64 = 200;
     let srv = Srv::start(|_| {}).await;
     let during = user_during(&srv, "good-during");
@@ -403,6 +416,7 @@ async fn random_garbage_after_the_handshake_fails_the_connection_and_frees_it() 
 /// could not be delivered; a third user is served during and after.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_peer_that_never_reads_is_closed_at_its_queue_limit_and_memory_stays_bounded() {
+    let _one = ONE_AT_A_TIME.lock().await;
     const QUEUE: usize = 64 * 1024;
     const BODY: usize = 8 * 1024;
     const MAX_MESSAGES: usize = 5000;

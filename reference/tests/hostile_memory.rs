@@ -153,11 +153,14 @@ async fn ten_thousand_registrations_then_all_connections_closed_leave_no_binding
          {per_conn:.1} KiB of RSS per connection held (both ends, {per_connection} bindings each)"
     );
     // What the server still holds after the close is what its heap says: the connections,
-    // flows and bindings are gone, so at most a small remainder may stay (generous bound).
+    // flows and bindings are gone. What stays is the registrar's memory of the AoRs and
+    // instances it saw (to answer 480 rather than 404; bounded by Location::KNOWN_LIMIT) and
+    // hash tables keeping their capacity: about a tenth of the peak here, so the bound is a
+    // fifth, far below what a leak of the bindings (the whole peak) would leave.
     let live_kept = live_after - live_before;
     let live_grown = live_peak - live_before;
     assert!(
-        live_kept * 10 <= live_grown,
+        live_kept * 5 <= live_grown,
         "after closing, {live_kept} KiB of heap stayed live (peak +{live_grown} KiB)"
     );
     // The server serves on.

@@ -207,6 +207,7 @@ fn config() -> Config {
         },
         secret: b"state machine secret............".to_vec(),
         outbound: true,
+        bindings: Default::default(),
         gruu: true,
         auth: None,
     }

@@ -43,6 +43,7 @@ fn proxy_config() -> Config {
         expires: Expiry::default(),
         secret: b"ua_with_proxy test secret 32 byt".to_vec(),
         outbound: true,
+        bindings: Default::default(),
         gruu: true,
         auth: None,
     }

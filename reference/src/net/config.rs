@@ -42,6 +42,8 @@
 //! outbound = true
 //! gruu = true
 //! wss_param = "ws"             # or "wss" (REQUIREMENTS A1)
+//! max_bindings_per_aor = 32    # a REGISTER going beyond either limit changes nothing: 503
+//! max_bindings_per_flow = 1000
 //!
 //! [auth]                       # SIP digest authentication (RFC 3261 §22, RFC 8760)
 //! enabled = false
@@ -242,11 +244,16 @@ pub struct RegistrarConfig {
     /// RFC 5627 GRUU.
     pub gruu: bool,
     pub wss_param: WssParam,
+    /// Contacts one AoR may have; a REGISTER going beyond gets 503.
+    pub max_bindings_per_aor: usize,
+    /// Bindings one connection (or UDP peer) may carry, all AoRs together; beyond: 503.
+    pub max_bindings_per_flow: usize,
 }
 
 impl Default for RegistrarConfig {
     fn default() -> Self {
         let e = crate::proxy::Expiry::default();
+        let b = crate::proxy::BindingLimits::default();
         RegistrarConfig {
             default_expires: e.default,
             min_expires: e.min,
@@ -254,6 +261,8 @@ impl Default for RegistrarConfig {
             outbound: true,
             gruu: true,
             wss_param: WssParam::Ws,
+            max_bindings_per_aor: b.per_aor,
+            max_bindings_per_flow: b.per_flow,
         }
     }
 }

@@ -19,7 +19,7 @@ use super::config::{Listen, ServerConfig, WssParam};
 use super::shared::{Event, Limits, Shared, Stats};
 use super::tls::load_or_generate;
 use super::{NetError, sip_conn, udp, ws_conn};
-use crate::proxy::{self, Expiry, Listener, Proxy};
+use crate::proxy::{self, BindingLimits, Expiry, Listener, Proxy};
 use crate::sip::Host;
 use crate::transport::{Transport, WssParamStyle};
 use crate::ws::handshake::{OriginPolicy, Policy};
@@ -285,6 +285,10 @@ impl Server {
                 default: r.default_expires,
                 min: r.min_expires,
                 max: r.max_expires,
+            },
+            bindings: BindingLimits {
+                per_aor: r.max_bindings_per_aor,
+                per_flow: r.max_bindings_per_flow,
             },
             secret: self.secret.clone(),
             outbound: r.outbound,

@@ -4,7 +4,7 @@
 //! Plain data with an injected clock ([`Time`]); the registrar fills it, the router reads it,
 //! and the I/O shell reports closed flows so that no binding outlives its flow (5626-7-d).
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
@@ -71,43 +71,44 @@ pub fn aor_of(uri: &SipUri) -> String {
     }
 }
 
-/// A set that remembers at most `limit` values, forgetting the oldest first: what the
-/// registrar remembers of AoRs and instances without a binding must not grow with every AoR
-/// a peer ever registered.
+/// A set that remembers at most `limit` values, the latest ones: what the registrar
+/// remembers of AoRs and instances without a binding must not grow with every AoR a peer ever
+/// registered. Two generations of `limit / 2`: when the current one is full it becomes the
+/// previous one and the old previous one is forgotten, so each value is stored once and at
+/// least the latest `limit / 2` are always remembered.
 #[derive(Debug)]
 struct Remembered<T> {
-    set: HashSet<T>,
-    order: VecDeque<T>,
-    limit: usize,
+    current: HashSet<T>,
+    previous: HashSet<T>,
+    half: usize,
 }
 
-impl<T: Clone + Eq + std::hash::Hash> Remembered<T> {
+impl<T: Eq + std::hash::Hash> Remembered<T> {
     fn new(limit: usize) -> Self {
         Remembered {
-            set: HashSet::new(),
-            order: VecDeque::new(),
-            limit: limit.max(1),
+            current: HashSet::new(),
+            previous: HashSet::new(),
+            half: (limit / 2).max(1),
         }
     }
 
     fn contains(&self, v: &T) -> bool {
-        self.set.contains(v)
+        self.current.contains(v) || self.previous.contains(v)
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.current.len() + self.previous.len()
     }
 
     fn insert(&mut self, v: T) {
-        if self.set.contains(&v) {
+        if self.contains(&v) {
             return;
         }
-        while self.order.len() >= self.limit {
-            match self.order.pop_front() {
-                Some(old) => {
-                    self.set.remove(&old);
-                }
-                None => break,
-            }
+        if self.current.len() >= self.half {
+            self.previous = std::mem::take(&mut self.current);
         }
-        self.set.insert(v.clone());
-        self.order.push_back(v);
+        self.current.insert(v);
     }
 }
 
@@ -167,6 +168,15 @@ impl Location {
             || self
                 .known_instances
                 .contains(&(aor.to_string(), instance.to_string()))
+    }
+
+    /// Bindings whose flow is `flow`, all AoRs together.
+    pub fn flow_binding_count(&self, flow: FlowId) -> usize {
+        self.by_flow.get(&flow).map_or(0, |aors| {
+            aors.iter()
+                .map(|a| self.bindings(a).iter().filter(|b| b.flow == flow).count())
+                .sum()
+        })
     }
 
     pub fn binding_count(&self) -> usize {
@@ -366,16 +376,18 @@ mod tests {
     }
 
     /// What is remembered beyond bindings is bounded: 10 AoRs registered and closed on a
-    /// location that remembers 3 leave the 3 latest known (480) and the rest unknown (404),
-    /// while an AoR with a live binding stays known however old.
+    /// location that remembers 4 leave the latest known (480; here 3, after the live AoR took
+    /// a place) and the rest unknown (404), while an AoR with a live binding stays known
+    /// however old.
     #[test]
     fn memory_of_past_aors_is_bounded_and_live_ones_stay_known() {
-        let mut l = Location::with_known_limit(3);
+        let mut l = Location::with_known_limit(4);
         l.upsert("sip:live@d", binding(ob("live", 1), 99, 1000));
         for i in 0..10 {
             let aor = format!("sip:u{i}@d");
             l.upsert(&aor, binding(ob(&format!("i{i}"), 1), i, 1000));
             l.remove_flow(FlowId(i));
+            assert!(l.known.len() <= 4 && l.known_instances.len() <= 4);
         }
         let known: Vec<bool> = (0..10)
             .map(|i| l.is_known(&format!("sip:u{i}@d")))
@@ -390,7 +402,6 @@ mod tests {
         assert!(!l.is_known_instance("sip:u0@d", "i0"));
         assert!(l.is_known("sip:live@d"), "a live binding is always found");
         assert!(l.is_known_instance("sip:live@d", "live"));
-        assert!(l.known.set.len() <= 3 && l.known.order.len() <= 3);
         l.check_invariants().expect("consistent");
     }
 

@@ -95,6 +95,26 @@ impl Default for Expiry {
     }
 }
 
+/// How many bindings the registrar holds, so that an open registrar cannot be made to grow
+/// without bound by one peer. A REGISTER that would exceed a limit changes nothing and gets
+/// 503 (the registrar cannot take more now; RFC 3261 §21.5.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BindingLimits {
+    /// Contacts of one AoR.
+    pub per_aor: usize,
+    /// Bindings, of any AoRs, whose flow is one connection (or one UDP peer).
+    pub per_flow: usize,
+}
+
+impl Default for BindingLimits {
+    fn default() -> Self {
+        BindingLimits {
+            per_aor: 32,
+            per_flow: 1000,
+        }
+    }
+}
+
 /// The proxy's configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -105,6 +125,7 @@ pub struct Config {
     /// How a WSS hop is written in URIs we emit (RFC 7118 `transport=ws` by default).
     pub wss_param_style: WssParamStyle,
     pub expires: Expiry,
+    pub bindings: BindingLimits,
     /// The key of flow tokens and temporary GRUUs: random at every start.
     pub secret: Vec<u8>,
     pub outbound: bool,
@@ -135,6 +156,7 @@ impl Config {
             ],
             wss_param_style: WssParamStyle::Rfc7118,
             expires: Expiry::default(),
+            bindings: BindingLimits::default(),
             secret: secret.to_vec(),
             outbound: true,
             gruu: true,

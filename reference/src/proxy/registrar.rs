@@ -185,22 +185,27 @@ impl Registrar<'_> {
             return fail(req, to_tag, 400, Vec::new());
         };
         let cseq = req.cseq().map(|c| c.seq).unwrap_or(0);
+        let keyed: Vec<(&NameAddr, u32, BindingKey)> = contacts
+            .into_iter()
+            .map(|c| {
+                let key = match (c.instance(), c.reg_id()) {
+                    (Some(i), Some(r)) if outbound => BindingKey::Outbound {
+                        instance: i,
+                        reg_id: r,
+                    },
+                    (Some(i), _) => BindingKey::Instance { instance: i },
+                    (None, _) => BindingKey::Contact {
+                        uri: c.uri.to_string(),
+                    },
+                };
+                (c, expiry_of(c).min(self.config.expires.max), key)
+            })
+            .collect();
+        if self.exceeds_limits(&aor, ingress, &keyed) {
+            return fail(req, to_tag, 503, Vec::new());
+        }
         let mut used_outbound = false;
-        for c in contacts {
-            let e = expiry_of(c).min(self.config.expires.max);
-            let instance = c.instance();
-            let key = match (&instance, c.reg_id()) {
-                (Some(i), Some(r)) if outbound => BindingKey::Outbound {
-                    instance: i.clone(),
-                    reg_id: r,
-                },
-                (Some(i), _) => BindingKey::Instance {
-                    instance: i.clone(),
-                },
-                (None, _) => BindingKey::Contact {
-                    uri: c.uri.to_string(),
-                },
-            };
+        for (c, e, key) in keyed {
             used_outbound |= matches!(key, BindingKey::Outbound { .. });
             if let Some(existing) = self.location.bindings(&aor).iter().find(|b| b.key == key) {
                 // Step 7: an older or repeated request must not overwrite a newer binding.
@@ -233,6 +238,39 @@ impl Registrar<'_> {
             );
         }
         self.ok(req, &aor, &domain, now, to_tag, used_outbound, &path)
+    }
+
+    /// Would this REGISTER leave the AoR, or the flow it came on, with more bindings than
+    /// [`super::BindingLimits`] allows? Checked before any change, so a refused REGISTER
+    /// changes nothing (RFC 3261 §10.3: a registrar processes the Contacts all or none).
+    fn exceeds_limits(
+        &self,
+        aor: &str,
+        ingress: &Flow,
+        keyed: &[(&NameAddr, u32, BindingKey)],
+    ) -> bool {
+        let current = self.location.bindings(aor);
+        let mut added = 0usize;
+        let mut removed = 0usize;
+        let mut moved_here = 0usize;
+        for (i, (_, e, key)) in keyed.iter().enumerate() {
+            // A key listed twice counts once (the later Contact wins in the loop).
+            if keyed[i + 1..].iter().any(|(_, _, k)| k == key) {
+                continue;
+            }
+            match current.iter().find(|b| &b.key == key) {
+                Some(b) if *e == 0 => removed += usize::from(b.flow == ingress.id),
+                Some(b) => moved_here += usize::from(b.flow != ingress.id),
+                None if *e == 0 => {}
+                None => added += 1,
+            }
+        }
+        let limits = self.config.bindings;
+        let per_aor = current.len() + added;
+        let per_flow = (self.location.flow_binding_count(ingress.id) + added + moved_here)
+            .saturating_sub(removed);
+        added > 0 && per_aor > limits.per_aor
+            || (added + moved_here > 0 && per_flow > limits.per_flow)
     }
 
     /// RFC 3261 §10.3 step 3 (§22.4): without valid credentials for our realm, 401 with a

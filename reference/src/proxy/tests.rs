@@ -294,6 +294,55 @@ fn req_3261_10_3_too_short_expiry_gets_423_with_min_expires() {
     );
 }
 
+/// An open registrar is bounded: one AoR holds at most `per_aor` contacts and one flow at
+/// most `per_flow` bindings; a REGISTER going beyond gets 503 and changes nothing, while
+/// refreshes and removals within the limits still work.
+#[test]
+fn binding_limits_per_aor_and_per_flow_refuse_with_503_and_change_nothing() {
+    let mut c = config();
+    c.bindings = BindingLimits {
+        per_aor: 2,
+        per_flow: 3,
+    };
+    let mut p = Proxy::new(c);
+    p.flow_opened(flow(ALICE_FLOW, Transport::Wss, "198.51.100.1:50000"));
+    p.flow_opened(flow(CAROL_FLOW, Transport::Ws, "198.51.100.3:50003"));
+    let mut t = 0;
+    let mut reg = |p: &mut Proxy, user: &str, instance: &str, flow: FlowId| {
+        t += 1;
+        let req = register(
+            user,
+            "x.invalid",
+            "WSS",
+            instance,
+            &format!("c-{user}-{instance}"),
+            1,
+        );
+        status(&p.handle(req, flow, Time(t)))
+    };
+    // Per AoR: two instances of alice fit, a third does not.
+    assert_eq!(reg(&mut p, "alice", "i1", ALICE_FLOW), Some(200));
+    assert_eq!(reg(&mut p, "alice", "i2", CAROL_FLOW), Some(200));
+    assert_eq!(reg(&mut p, "alice", "i3", CAROL_FLOW), Some(503));
+    assert_eq!(p.location().bindings("sip:alice@example.com").len(), 2);
+    // Per flow: alice's flow carries one binding; two more AoRs fit, a third does not.
+    assert_eq!(reg(&mut p, "u1", "j1", ALICE_FLOW), Some(200));
+    assert_eq!(reg(&mut p, "u2", "j2", ALICE_FLOW), Some(200));
+    assert_eq!(reg(&mut p, "u3", "j3", ALICE_FLOW), Some(503));
+    assert!(p.location().bindings("sip:u3@example.com").is_empty());
+    assert_eq!(p.location().flow_binding_count(ALICE_FLOW), 3);
+    // A refresh of an existing binding is not a new one.
+    let refresh = register("u2", "x.invalid", "WSS", "j2", "c-u2-j2", 2);
+    assert_eq!(status(&p.handle(refresh, ALICE_FLOW, Time(100))), Some(200));
+    // Removing one makes room again.
+    let mut bye = register("u1", "x.invalid", "WSS", "j1", "c-u1-j1", 2);
+    bye.headers
+        .push(Header::new(HeaderName::Expires, HeaderValue::Number(0)));
+    assert_eq!(status(&p.handle(bye, ALICE_FLOW, Time(101))), Some(200));
+    assert_eq!(reg(&mut p, "u3", "j3", ALICE_FLOW), Some(200));
+    assert_eq!(p.location().flow_binding_count(ALICE_FLOW), 3);
+}
+
 #[test]
 fn contact_star_with_expires_0_removes_every_binding() {
     let mut p = proxy();
