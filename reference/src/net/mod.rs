@@ -50,7 +50,7 @@
 //!   Ping flood costs one Pong per read and no queue; a peer that does not read its Pongs is
 //!   closed by the write timeout. No separate rate limit on control frames: they cost no more
 //!   than data frames of the same size, which the message limits already bound.
-//! - An idle registered WS connection costs about 3.7 KiB of heap, task, queue, flow and
+//! - An idle registered WS connection costs about 3.8 KiB of heap, task, queue, flow and
 //!   binding included (measured by `tests/server_memory.rs`, which fails above 8 KiB).
 //! - An idle connection keeps no read buffer: reads go through a stack buffer, the frame
 //!   [`crate::ws::codec::Receiver`] keeps no idle capacity (`max_idle_buffer = 0`).
