@@ -11,10 +11,9 @@
 //! One test in this binary: RSS is the whole process's, so no other test may run beside it.
 //! Run with `--nocapture` (release for the README's figures) to see the figures.
 
+mod counting_alloc;
 mod hostile_support;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::Duration;
 
 use hostile_support::*;
@@ -23,41 +22,8 @@ use tokio::task::JoinSet;
 
 const REGISTRATIONS: usize = 10_000;
 
-/// Live heap bytes of the process: RSS alone cannot tell memory the server still holds from
-/// memory the allocator keeps for reuse.
-struct Counting;
-
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-// SAFETY: every call is forwarded to the system allocator unchanged; only a counter is kept.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: same layout contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: `ptr` came from `alloc` with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(
-            new_size as isize - layout.size() as isize,
-            Ordering::Relaxed,
-        );
-        // SAFETY: forwarded unchanged.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static ALLOC: Counting = Counting;
-
 fn live_kib() -> isize {
-    LIVE.load(Ordering::Relaxed) / 1024
+    counting_alloc::live_bytes() / 1024
 }
 
 /// Asks glibc's malloc to give free memory back to the OS, to show how much of the RSS after

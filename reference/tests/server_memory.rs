@@ -7,46 +7,14 @@
 //!
 //! One test in this binary: the allocator counts the whole process.
 
+mod counting_alloc;
 mod server_support;
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::Write;
-use std::sync::atomic::{AtomicIsize, Ordering};
 
 use server_support::*;
 use sipws_reference::ws::OpCode;
 use sipws_reference::ws::codec::Event;
-
-struct Counting;
-
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-// SAFETY: every call is forwarded to the system allocator unchanged; only a counter is kept.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: same layout contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: `ptr` came from `alloc` with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(
-            new_size as isize - layout.size() as isize,
-            Ordering::Relaxed,
-        );
-        // SAFETY: forwarded unchanged.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static ALLOC: Counting = Counting;
 
 const CONNECTIONS: usize = 300;
 
@@ -63,7 +31,7 @@ fn an_idle_registered_ws_connection_costs_a_few_kib() {
     assert!(matches!(warm.next(), Seen::Event(Event::Message { .. })));
     server.wait_bindings(1);
 
-    let before = LIVE.load(Ordering::Relaxed);
+    let before = counting_alloc::live_bytes();
     let mut clients = Vec::with_capacity(CONNECTIONS);
     for i in 0..CONNECTIONS {
         let mut c = RawWs::connect(server.ws());
@@ -81,7 +49,7 @@ fn an_idle_registered_ws_connection_costs_a_few_kib() {
     server.wait_bindings(CONNECTIONS + 1);
     // Let every connection task settle in its idle wait.
     std::thread::sleep(std::time::Duration::from_millis(200));
-    let after = LIVE.load(Ordering::Relaxed);
+    let after = counting_alloc::live_bytes();
     // The clients' own heap: a Vec of sockets (no heap per std TcpStream).
     let client_side = (CONNECTIONS * std::mem::size_of::<std::net::TcpStream>()) as isize;
     let per_connection = (after - before - client_side) / CONNECTIONS as isize;

@@ -29,7 +29,7 @@ use md5::{Digest, Md5};
 use ring::hmac;
 use thiserror::Error;
 
-use super::Time;
+use super::{Time, hex};
 use crate::sip::{Header, HeaderName, HeaderValue, Message, Uri};
 
 /// Nonces live this long unless configured otherwise (seconds).
@@ -67,9 +67,9 @@ impl Algorithm {
     /// `H(data)` as lower-case hex (RFC 7616 §3.4.1).
     pub fn hex(self, data: &str) -> String {
         match self {
-            Algorithm::Md5 => to_hex(&Md5::digest(data.as_bytes())),
+            Algorithm::Md5 => hex::encode(&Md5::digest(data.as_bytes())),
             Algorithm::Sha256 => {
-                to_hex(ring::digest::digest(&ring::digest::SHA256, data.as_bytes()).as_ref())
+                hex::encode(ring::digest::digest(&ring::digest::SHA256, data.as_bytes()).as_ref())
             }
         }
     }
@@ -87,20 +87,6 @@ impl fmt::Display for Algorithm {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
-}
-
-fn to_hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn from_hex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 /// `HA1 = H(username ":" realm ":" password)` (RFC 7616 §3.4.2, RFC 3261 §22.4).
@@ -256,19 +242,7 @@ pub fn parse_auth_params(text: &str) -> Result<AuthParams, AuthError> {
     Ok(AuthParams { scheme, params })
 }
 
-/// A quoted-string with `"` and `\` escaped (RFC 3261 §25.1).
-pub fn quote(s: &str) -> String {
-    let mut q = String::with_capacity(s.len() + 2);
-    q.push('"');
-    for c in s.chars() {
-        if matches!(c, '"' | '\\') {
-            q.push('\\');
-        }
-        q.push(c);
-    }
-    q.push('"');
-    q
-}
+pub use crate::sip::scan::quote;
 
 /// Digest credentials (RFC 3261 §22.4, RFC 7616 §3.4).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -683,14 +657,14 @@ impl Nonces {
         );
         let tag = self.tag(counter, now);
         let mut s = String::with_capacity(2 * (16 + NONCE_TAG_BYTES));
-        s.push_str(&to_hex(&counter.to_be_bytes()));
-        s.push_str(&to_hex(&now.0.to_be_bytes()));
-        s.push_str(&to_hex(&tag.as_ref()[..NONCE_TAG_BYTES]));
+        s.push_str(&hex::encode(&counter.to_be_bytes()));
+        s.push_str(&hex::encode(&now.0.to_be_bytes()));
+        s.push_str(&hex::encode(&tag.as_ref()[..NONCE_TAG_BYTES]));
         s
     }
 
     fn status(&self, nonce: &str, now: Time) -> NonceStatus {
-        let Some(bytes) = from_hex(nonce).filter(|b| b.len() == 16 + NONCE_TAG_BYTES) else {
+        let Some(bytes) = hex::decode(nonce).filter(|b| b.len() == 16 + NONCE_TAG_BYTES) else {
             return NonceStatus::Unknown;
         };
         let mut word = [0u8; 8];
@@ -699,7 +673,7 @@ impl Nonces {
         word.copy_from_slice(&bytes[8..16]);
         let issued_at = Time(u64::from_be_bytes(word));
         let expected = self.tag(counter, issued_at);
-        if !constant_time_eq(&expected.as_ref()[..NONCE_TAG_BYTES], &bytes[16..]) {
+        if !hex::constant_time_eq(&expected.as_ref()[..NONCE_TAG_BYTES], &bytes[16..]) {
             return NonceStatus::Unknown;
         }
         if self.expired(issued_at, now) || !self.issued.contains_key(&counter) {
@@ -720,10 +694,6 @@ impl Nonces {
             _ => false,
         }
     }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// What a request's credentials amount to.
@@ -885,7 +855,8 @@ impl Authenticator {
             },
         );
         let given = c.response.to_ascii_lowercase();
-        if given.len() != alg.hex_len() || !constant_time_eq(expected.as_bytes(), given.as_bytes())
+        if given.len() != alg.hex_len()
+            || !hex::constant_time_eq(expected.as_bytes(), given.as_bytes())
         {
             return challenge("a wrong digest response");
         }

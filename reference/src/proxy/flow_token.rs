@@ -4,6 +4,7 @@
 
 use ring::hmac;
 
+use super::hex;
 use crate::transport::FlowId;
 
 /// What a Route user part turned out to be.
@@ -47,9 +48,8 @@ impl FlowTokens {
         let tag = hmac::sign(&self.key, &id);
         let mut s = String::with_capacity(PREFIX.len() + 2 * (8 + TAG_BYTES));
         s.push_str(PREFIX);
-        for b in id.iter().chain(&tag.as_ref()[..TAG_BYTES]) {
-            s.push_str(&format!("{b:02x}"));
-        }
+        s.push_str(&hex::encode(&id));
+        s.push_str(&hex::encode(&tag.as_ref()[..TAG_BYTES]));
         s
     }
 
@@ -63,17 +63,14 @@ impl FlowTokens {
             ctx.update(d.as_bytes());
         }
         let tag = ctx.sign();
-        tag.as_ref()[..12]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        hex::encode(&tag.as_ref()[..12])
     }
 
     pub fn check(&self, user: &str) -> TokenCheck {
-        let Some(hex) = user.strip_prefix(PREFIX) else {
+        let Some(digits) = user.strip_prefix(PREFIX) else {
             return TokenCheck::NotAToken;
         };
-        let Some(bytes) = decode_hex(hex) else {
+        let Some(bytes) = hex::decode(digits) else {
             return TokenCheck::Tampered;
         };
         if bytes.len() != 8 + TAG_BYTES {
@@ -82,7 +79,7 @@ impl FlowTokens {
         let (id, tag) = bytes.split_at(8);
         let expected = hmac::sign(&self.key, id);
         // Constant-time comparison of the truncated tag.
-        if ring_eq(&expected.as_ref()[..TAG_BYTES], tag) {
+        if hex::constant_time_eq(&expected.as_ref()[..TAG_BYTES], tag) {
             let mut raw = [0u8; 8];
             raw.copy_from_slice(id);
             TokenCheck::Valid(FlowId(u64::from_be_bytes(raw)))
@@ -90,20 +87,6 @@ impl FlowTokens {
             TokenCheck::Tampered
         }
     }
-}
-
-fn ring_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-fn decode_hex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 #[cfg(test)]

@@ -235,6 +235,21 @@ impl<'a> Cursor<'a> {
     }
 }
 
+/// `s` as a quoted-string, `"` and `\` escaped (RFC 3261 §25.1): display names, digest
+/// parameters. [`unquote`] reverses it.
+pub fn quote(s: &str) -> String {
+    let mut q = String::with_capacity(s.len() + 2);
+    q.push('"');
+    for c in s.chars() {
+        if matches!(c, '"' | '\\') {
+            q.push('\\');
+        }
+        q.push(c);
+    }
+    q.push('"');
+    q
+}
+
 /// The content of a quoted-string with its quotes removed and quoted-pairs resolved.
 /// Input that is not quoted is returned unchanged.
 pub fn unquote(s: &str) -> String {

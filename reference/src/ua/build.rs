@@ -34,19 +34,7 @@ pub fn via(transport: WsTransport, host: &str, branch: &str) -> Via {
     }
 }
 
-/// A display name as a quoted-string (RFC 3261 §25.1: `\` and `"` escaped).
-pub fn quote(s: &str) -> String {
-    let mut q = String::with_capacity(s.len() + 2);
-    q.push('"');
-    for c in s.chars() {
-        if matches!(c, '"' | '\\') {
-            q.push('\\');
-        }
-        q.push(c);
-    }
-    q.push('"');
-    q
-}
+pub use crate::sip::scan::quote;
 
 /// `uri` as a From/To value. A plain URI is written bare, as RFC 7118 §8 does
 /// (`From: sip:alice@example.com;tag=...`); one with a display name, parameters or headers in
