@@ -277,8 +277,16 @@ struct Retry {
 
 /// How long a forwarded transaction's way back is kept: Timer C (RFC 3261 §16.6 item 11).
 const TIMER_C_SECS: u64 = 180;
+
+/// Forwarded transactions remembered at once, by default ([`Proxy::with_pending_limit`]).
+/// Each is kept until Timer C, or for [`AFTER_FINAL_SECS`] after its final response (so about
+/// 2,000 transactions a second can be sustained), and an unanswered one delivered to a binding
+/// holds the request itself in case a 430 moves it to another flow: without a bound, a flood
+/// towards a callee that never answers would grow the proxy for 180 s. Beyond it new requests
+/// get 503 (RFC 3261 §21.5.4) until transactions end.
+pub const MAX_PENDING: usize = 65_536;
 /// After a final response: 64*T1, enough for retransmissions over UDP (RFC 3261 §17).
-const AFTER_FINAL_SECS: u64 = 32;
+pub const AFTER_FINAL_SECS: u64 = 32;
 
 /// The registrar and proxy state machine.
 #[derive(Debug)]
@@ -288,6 +296,8 @@ pub struct Proxy {
     location: Location,
     flows: HashMap<FlowId, Flow>,
     pending: HashMap<String, Pending>,
+    /// At most this many `pending` (503 beyond).
+    pending_limit: usize,
     /// Digest authentication state, with [`Config::auth`].
     auth: Option<Authenticator>,
     /// One deliberately broken rule (the suite's own tests, feature `mutants`).
@@ -311,6 +321,7 @@ impl Proxy {
             location: Location::new(),
             flows: HashMap::new(),
             pending: HashMap::new(),
+            pending_limit: MAX_PENDING,
             #[cfg(feature = "mutants")]
             mutation: None,
         }
@@ -351,6 +362,12 @@ impl Proxy {
 
     pub fn flow_count(&self) -> usize {
         self.flows.len()
+    }
+
+    /// Remember at most `limit` forwarded transactions instead of [`MAX_PENDING`].
+    pub fn with_pending_limit(mut self, limit: usize) -> Self {
+        self.pending_limit = limit;
+        self
     }
 
     pub fn pending_count(&self) -> usize {
@@ -429,6 +446,13 @@ impl Proxy {
         let decision = self.decide_avoiding(&mut req, ingress, &[]);
         if let Some(out) = self.authorize_request(&mut req, ingress, &decision, now) {
             return out;
+        }
+        let remembered = matches!(
+            decision,
+            Decision::Deliver { .. } | Decision::Forward { .. }
+        ) && req.method() != Some(&Method::Ack);
+        if remembered && self.pending.len() >= self.pending_limit {
+            return self.respond(&req, ingress, 503);
         }
         match decision {
             Decision::Respond { status } => self.respond(&req, ingress, status),
@@ -968,7 +992,9 @@ impl Proxy {
             p.expires_at = p.expires_at.min(now.plus_secs(AFTER_FINAL_SECS));
         }
         let ingress = p.ingress;
-        let retry = if code == 430 { p.retry.take() } else { None };
+        // After a final response the request is no longer needed: a 430 moves it on, any
+        // other ends it (5626-7-b); only the way back stays, for retransmissions.
+        let retry = if code >= 200 { p.retry.take() } else { None }.filter(|_| code == 430);
         let Some(ingress_flow) = self.flows.get(&ingress).copied() else {
             // 3261-18.2.2-b: the connection is gone; a WS client cannot be reached otherwise.
             return Vec::new();

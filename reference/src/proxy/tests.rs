@@ -343,6 +343,56 @@ fn binding_limits_per_aor_and_per_flow_refuse_with_503_and_change_nothing() {
     assert_eq!(p.location().flow_binding_count(ALICE_FLOW), 3);
 }
 
+/// The table of forwarded transactions is bounded: with `LIMIT` MESSAGEs to Alice
+/// unanswered, the next request gets 503 and is not delivered; an answered one leaves the
+/// table 32 s later, making room again; Timer C empties it.
+#[test]
+fn pending_transactions_are_bounded_503_beyond() {
+    const LIMIT: usize = 200;
+    let mut p = proxy().with_pending_limit(LIMIT);
+    register_alice(&mut p, Time(0));
+    let message = |n: usize| {
+        msg(&format!(
+            "MESSAGE sip:alice@example.com SIP/2.0
+Via: SIP/2.0/UDP 203.0.113.22;branch=z9hG4bKflood{n}
+Max-Forwards: 70
+From: <sip:bob@example.com>;tag=b
+To: <sip:alice@example.com>
+Call-ID: flood-{n}
+CSeq: 1 MESSAGE
+Content-Length: 0
+
+"
+        ))
+    };
+    let mut first = None;
+    for n in 0..LIMIT {
+        let out = p.handle(message(n), BOB_FLOW, Time(1));
+        let m = delivered(&out, ALICE_FLOW);
+        first.get_or_insert_with(|| m.clone());
+    }
+    assert_eq!(p.pending_count(), LIMIT);
+    let out = p.handle(message(LIMIT), BOB_FLOW, Time(2));
+    assert_eq!(status(&out), Some(503));
+    no_forward(&out);
+    assert!(
+        !out.iter()
+            .any(|a| matches!(a, Action::Send { flow, .. } if *flow == ALICE_FLOW))
+    );
+    // Alice answers the first: its transaction leaves the table 32 s later (kept for
+    // retransmissions), and a new request fits again.
+    let first = first.expect("one MESSAGE was delivered");
+    let ok = response::response(&first, 200, "a", Vec::new());
+    only_send(&p.handle(ok, ALICE_FLOW, Time(3)), BOB_FLOW);
+    assert_eq!(p.pending_count(), LIMIT);
+    let later = Time(3).plus_secs(AFTER_FINAL_SECS);
+    p.tick(later);
+    assert_eq!(p.pending_count(), LIMIT - 1);
+    delivered(&p.handle(message(LIMIT + 1), BOB_FLOW, later), ALICE_FLOW);
+    p.tick(later.plus_secs(TIMER_C_SECS));
+    assert_eq!(p.pending_count(), 0);
+}
+
 #[test]
 fn contact_star_with_expires_0_removes_every_binding() {
     let mut p = proxy();
