@@ -165,6 +165,27 @@ export async function runFlow(env) {
   const pcConfig = { iceServers: [] };
   let previous = "start";
 
+  // A BYE from SIP.js: resolved when its 2xx arrives.
+  async function sipjsBye(session) {
+    const accepted = deferred();
+    await session.bye({
+      requestDelegate: {
+        onAccept: () => accepted.resolve(),
+        onReject: (r) => accepted.reject(new Error(`BYE rejected: ${r.message.statusCode}`)),
+      },
+    });
+    await accepted.promise;
+  }
+
+  // JsSIP's "ended" event: its own hang-up ("local"), or the other side's BYE ("remote").
+  async function jssipEnded(ended, by) {
+    const e = await ended.promise;
+    const expected = by === "local" || e.cause === JsSIP.C.causes.BYE;
+    if (e.originator !== by || !expected) {
+      throw new Error(`JsSIP ended the call as ${e.originator}: ${e.cause}`);
+    }
+  }
+
   async function step(name, fn, ms = STEP_TIMEOUT_MS) {
     if (monitor.problems.length) {
       throw new Error(`between "${previous}" and "${name}": ${monitor.problems.join("; ")}`);
@@ -446,23 +467,10 @@ export async function runFlow(env) {
       if (hangup === "caller") {
         session.terminate();
         await terminated.promise;
-        const e = await ended.promise;
-        if (e.originator !== "local") {
-          throw new Error(`JsSIP ended the call as ${e.originator}: ${e.cause}`);
-        }
+        await jssipEnded(ended, "local");
       } else {
-        const accepted = deferred();
-        await invitation.bye({
-          requestDelegate: {
-            onAccept: () => accepted.resolve(),
-            onReject: (r) => accepted.reject(new Error(`BYE rejected: ${r.message.statusCode}`)),
-          },
-        });
-        await accepted.promise;
-        const e = await ended.promise;
-        if (e.originator !== "remote" || e.cause !== JsSIP.C.causes.BYE) {
-          throw new Error(`JsSIP ended the call as ${e.originator}: ${e.cause}`);
-        }
+        await sipjsBye(invitation);
+        await jssipEnded(ended, "remote");
         await terminated.promise;
       }
     });
@@ -526,25 +534,12 @@ export async function runFlow(env) {
     }
     await step(`${name}: BYE from the ${hangup === "caller" ? "caller, sipjs" : "callee, jssip"}`, async () => {
       if (hangup === "caller") {
-        const accepted = deferred();
-        await inviter.bye({
-          requestDelegate: {
-            onAccept: () => accepted.resolve(),
-            onReject: (r) => accepted.reject(new Error(`BYE rejected: ${r.message.statusCode}`)),
-          },
-        });
-        await accepted.promise;
-        const e = await ended.promise;
-        if (e.originator !== "remote" || e.cause !== JsSIP.C.causes.BYE) {
-          throw new Error(`JsSIP ended the call as ${e.originator}: ${e.cause}`);
-        }
+        await sipjsBye(inviter);
+        await jssipEnded(ended, "remote");
       } else {
         session.terminate();
         await terminated.promise;
-        const e = await ended.promise;
-        if (e.originator !== "local") {
-          throw new Error(`JsSIP ended the call as ${e.originator}: ${e.cause}`);
-        }
+        await jssipEnded(ended, "local");
       }
       await terminated.promise;
     });
