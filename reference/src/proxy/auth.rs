@@ -30,6 +30,8 @@ use ring::hmac;
 use thiserror::Error;
 
 use super::{Time, hex};
+use crate::sip::error::ErrorKind;
+use crate::sip::scan::{Cursor, is_token, unquote};
 use crate::sip::{Header, HeaderName, HeaderValue, Message, Uri};
 
 /// Nonces live this long unless configured otherwise (seconds).
@@ -125,6 +127,10 @@ pub enum AuthError {
     ExpectedEquals(String),
     #[error("unterminated quoted string after {0:?}")]
     Unterminated(String),
+    #[error(
+        "the quoted value of {name:?} has a character a quoted-string cannot hold, at byte {at}"
+    )]
+    BadQuoted { name: String, at: usize },
     #[error("expected ',' between parameters at byte {0}")]
     ExpectedComma(usize),
     #[error("parameter {0:?} appears twice")]
@@ -156,87 +162,50 @@ impl AuthParams {
     }
 }
 
-fn is_token_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b)
-}
-
 /// Parse `scheme param=value, param="quoted \"value\"", ...`. Names are case-insensitive;
 /// values may be tokens or quoted strings with `\` escapes (RFC 3261 §25.1 `quoted-pair`).
+/// Line ends count as blanks, so the multi-line examples of RFC 7616 parse as printed.
 pub fn parse_auth_params(text: &str) -> Result<AuthParams, AuthError> {
-    let b = text.as_bytes();
-    let mut i = 0;
-    let ws = |i: &mut usize| {
-        while *i < b.len() && matches!(b[*i], b' ' | b'\t' | b'\r' | b'\n') {
-            *i += 1;
-        }
-    };
-    ws(&mut i);
-    let start = i;
-    while i < b.len() && is_token_char(b[i]) {
-        i += 1;
-    }
-    if i == start {
+    let blank = |b: u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
+    let mut c = Cursor::new(text);
+    c.take_while(blank);
+    let scheme = c.take_while(is_token).to_string();
+    if scheme.is_empty() {
         return Err(AuthError::NoScheme);
     }
-    let scheme = text[start..i].to_string();
     let mut params: Vec<(String, String)> = Vec::new();
     loop {
-        ws(&mut i);
-        if i >= b.len() {
+        c.take_while(blank);
+        if c.is_empty() {
             break;
         }
-        let n0 = i;
-        while i < b.len() && is_token_char(b[i]) {
-            i += 1;
+        let name = c.take_while(is_token).to_ascii_lowercase();
+        if name.is_empty() {
+            return Err(AuthError::ExpectedName(c.pos()));
         }
-        if i == n0 {
-            return Err(AuthError::ExpectedName(i));
-        }
-        let name = text[n0..i].to_ascii_lowercase();
-        ws(&mut i);
-        if i >= b.len() || b[i] != b'=' {
+        c.take_while(blank);
+        if !c.eat(b'=') {
             return Err(AuthError::ExpectedEquals(name));
         }
-        i += 1;
-        ws(&mut i);
-        let value = if i < b.len() && b[i] == b'"' {
-            i += 1;
-            let mut v = Vec::new();
-            loop {
-                match b.get(i) {
-                    None => return Err(AuthError::Unterminated(name)),
-                    Some(b'"') => {
-                        i += 1;
-                        break;
-                    }
-                    Some(b'\\') if i + 1 < b.len() => {
-                        v.push(b[i + 1]);
-                        i += 2;
-                    }
-                    Some(&c) => {
-                        v.push(c);
-                        i += 1;
-                    }
+        c.take_while(blank);
+        let value = if c.peek() == Some(b'"') {
+            match c.quoted_string() {
+                Ok(q) => unquote(q),
+                Err(e) if e.kind == ErrorKind::UnterminatedQuote => {
+                    return Err(AuthError::Unterminated(name));
                 }
+                Err(e) => return Err(AuthError::BadQuoted { name, at: e.offset }),
             }
-            String::from_utf8_lossy(&v).into_owned()
         } else {
-            let v0 = i;
-            while i < b.len() && !matches!(b[i], b',' | b' ' | b'\t' | b'\r' | b'\n') {
-                i += 1;
-            }
-            text[v0..i].to_string()
+            c.take_while(|b| b != b',' && !blank(b)).to_string()
         };
         if params.iter().any(|(n, _)| *n == name) {
             return Err(AuthError::Duplicate(name));
         }
         params.push((name, value));
-        ws(&mut i);
-        if i < b.len() {
-            if b[i] != b',' {
-                return Err(AuthError::ExpectedComma(i));
-            }
-            i += 1;
+        c.take_while(blank);
+        if !c.is_empty() && !c.eat(b',') {
+            return Err(AuthError::ExpectedComma(c.pos()));
         }
     }
     Ok(AuthParams { scheme, params })

@@ -106,6 +106,11 @@ fn malformed_credentials_are_errors() {
         Credentials::parse(r#"Digest username="a" realm="b""#),
         Err(AuthError::ExpectedComma(_))
     ));
+    // RFC 3261 §25.1 qdtext: no control characters inside a quoted-string.
+    assert!(matches!(
+        Credentials::parse("Digest username=\"a\u{1}b\", realm=\"r\""),
+        Err(AuthError::BadQuoted { at: 18, ref name }) if name == "username"
+    ));
     let base = r#"Digest username="a", realm="r", nonce="n", uri="sip:x", response="0""#;
     assert!(matches!(
         Credentials::parse(&format!("{base}, qop=auth, nc=00000001")),
