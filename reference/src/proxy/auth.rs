@@ -160,6 +160,29 @@ impl AuthParams {
     pub fn is_digest(&self) -> bool {
         self.scheme.eq_ignore_ascii_case("Digest")
     }
+
+    /// [`parse_auth_params`] for a Digest challenge or credential: another scheme is
+    /// [`AuthError::Invalid`] on `scheme`.
+    fn parse_digest(text: &str) -> Result<AuthParams, AuthError> {
+        let p = parse_auth_params(text)?;
+        if p.is_digest() {
+            Ok(p)
+        } else {
+            Err(AuthError::Invalid {
+                name: "scheme",
+                value: p.scheme,
+            })
+        }
+    }
+
+    /// A parameter the syntax requires.
+    fn required(&self, name: &'static str) -> Result<String, AuthError> {
+        self.optional(name).ok_or(AuthError::Missing(name))
+    }
+
+    fn optional(&self, name: &str) -> Option<String> {
+        self.get(name).map(str::to_string)
+    }
 }
 
 /// Parse `scheme param=value, param="quoted \"value\"", ...`. Names are case-insensitive;
@@ -233,30 +256,18 @@ impl Credentials {
     /// Parse `Digest username="...", realm="...", ...`. Another scheme is
     /// [`AuthError::Invalid`] on `scheme`.
     pub fn parse(text: &str) -> Result<Credentials, AuthError> {
-        let p = parse_auth_params(text)?;
-        if !p.is_digest() {
-            return Err(AuthError::Invalid {
-                name: "scheme",
-                value: p.scheme,
-            });
-        }
-        let need = |name: &'static str| {
-            p.get(name)
-                .map(str::to_string)
-                .ok_or(AuthError::Missing(name))
-        };
-        let opt = |name: &str| p.get(name).map(str::to_string);
+        let p = AuthParams::parse_digest(text)?;
         let c = Credentials {
-            username: need("username")?,
-            realm: need("realm")?,
-            nonce: need("nonce")?,
-            uri: need("uri")?,
-            response: need("response")?,
-            algorithm: opt("algorithm"),
-            cnonce: opt("cnonce"),
-            opaque: opt("opaque"),
-            qop: opt("qop"),
-            nc: opt("nc"),
+            username: p.required("username")?,
+            realm: p.required("realm")?,
+            nonce: p.required("nonce")?,
+            uri: p.required("uri")?,
+            response: p.required("response")?,
+            algorithm: p.optional("algorithm"),
+            cnonce: p.optional("cnonce"),
+            opaque: p.optional("opaque"),
+            qop: p.optional("qop"),
+            nc: p.optional("nc"),
         };
         if c.qop.is_some() && (c.cnonce.is_none() || c.nc.is_none()) {
             // RFC 7616 §3.4: with qop, cnonce and nc MUST be present.
@@ -330,23 +341,12 @@ pub struct Challenge {
 impl Challenge {
     /// Parse `Digest realm="...", nonce="...", ...`; another scheme is an error.
     pub fn parse(text: &str) -> Result<Challenge, AuthError> {
-        let p = parse_auth_params(text)?;
-        if !p.is_digest() {
-            return Err(AuthError::Invalid {
-                name: "scheme",
-                value: p.scheme,
-            });
-        }
-        let need = |name: &'static str| {
-            p.get(name)
-                .map(str::to_string)
-                .ok_or(AuthError::Missing(name))
-        };
+        let p = AuthParams::parse_digest(text)?;
         Ok(Challenge {
-            realm: need("realm")?,
-            nonce: need("nonce")?,
-            opaque: p.get("opaque").map(str::to_string),
-            algorithm: p.get("algorithm").map(str::to_string),
+            realm: p.required("realm")?,
+            nonce: p.required("nonce")?,
+            opaque: p.optional("opaque"),
+            algorithm: p.optional("algorithm"),
             qop: p
                 .get("qop")
                 .map(|q| {
