@@ -256,7 +256,11 @@ impl Credentials {
     /// Parse `Digest username="...", realm="...", ...`. Another scheme is
     /// [`AuthError::Invalid`] on `scheme`.
     pub fn parse(text: &str) -> Result<Credentials, AuthError> {
-        let p = AuthParams::parse_digest(text)?;
+        Credentials::from_params(&AuthParams::parse_digest(text)?)
+    }
+
+    /// The credentials of parsed Digest parameters.
+    fn from_params(p: &AuthParams) -> Result<Credentials, AuthError> {
         let c = Credentials {
             username: p.required("username")?,
             realm: p.required("realm")?,
@@ -567,9 +571,8 @@ const NONCE_CONTEXT: &[u8] = b"sipws digest nonce";
 struct Nonces {
     key: hmac::Key,
     next: u64,
+    /// Issued and neither expired nor evicted; a verified nonce missing here is stale.
     issued: BTreeMap<u64, NonceEntry>,
-    /// Counters up to this were evicted early: their nonces count as stale.
-    evicted_up_to: Option<u64>,
     lifetime_ms: u64,
     max: usize,
 }
@@ -609,10 +612,9 @@ impl Nonces {
     fn issue(&mut self, now: Time) -> String {
         self.purge(now);
         while self.issued.len() >= self.max.max(1) {
-            // The bound: evict the oldest, remembered as stale (module docs).
-            match self.issued.pop_first() {
-                Some((c, _)) => self.evicted_up_to = Some(c),
-                None => break,
+            // The bound: evict the oldest; its nonce now counts as stale (module docs).
+            if self.issued.pop_first().is_none() {
+                break;
             }
         }
         let counter = self.next;
@@ -692,7 +694,6 @@ impl Authenticator {
             key: hmac::Key::new(hmac::HMAC_SHA256, secret),
             next: 1,
             issued: BTreeMap::new(),
-            evicted_up_to: None,
             lifetime_ms: config.nonce_lifetime_secs.saturating_mul(1000),
             max: config.max_nonces,
         };
@@ -751,7 +752,7 @@ impl Authenticator {
             let HeaderValue::Text(t) = v else { continue };
             match parse_auth_params(t) {
                 Ok(p) if p.is_digest() && p.get("realm") == Some(self.config.realm.as_str()) => {
-                    ours.push(Credentials::parse(t));
+                    ours.push(Credentials::from_params(&p));
                 }
                 // Another scheme or realm, or not even parameters: not for us.
                 _ => {}
