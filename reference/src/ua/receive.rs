@@ -400,7 +400,7 @@ impl Ua {
         tx: ClientTx,
         resp: Message,
         status: u16,
-        reason: String,
+        mut reason: String,
         now_ms: u64,
         out: &mut Vec<UaEvent>,
     ) {
@@ -408,15 +408,9 @@ impl Ua {
         if matches!(status, 401 | 407) && matches!(tx.kind, TxKind::Plain | TxKind::Invite(_)) {
             if let Some(again) = self.answer_challenge(&tx, &resp, status) {
                 if let TxKind::Invite(call) = tx.kind {
-                    // RFC 3261 §17.1.1.3: the 407 is ACKed first; the call goes on with the
-                    // new INVITE (same Call-ID and From tag, CSeq+1, §22.2).
-                    if let Some(ack) = self
-                        .calls
-                        .get(&call)
-                        .and_then(|c| build::ack_for_non_2xx(&c.invite, &resp))
-                    {
-                        out.push(UaEvent::Send(ack));
-                    }
+                    // The 407 is ACKed first; the call goes on with the new INVITE (same
+                    // Call-ID and From tag, CSeq+1, §22.2).
+                    self.ack_non_2xx(call, &resp, out);
                     if let Some(c) = self.calls.get_mut(&call) {
                         c.invite = again.clone();
                     }
@@ -439,17 +433,8 @@ impl Ua {
                 out.push(UaEvent::Send(again));
                 return;
             }
-            let reason = self.challenge_failed_reason(reason, tx.auth_retries > 0);
-            if let TxKind::Invite(call) = tx.kind
-                && let Some(ack) = self
-                    .calls
-                    .get(&call)
-                    .and_then(|c| build::ack_for_non_2xx(&c.invite, &resp))
-            {
-                out.push(UaEvent::Send(ack));
-            }
-            self.tx_failed(tx, status, reason, out);
-            return;
+            // Not answered: it fails like any other final error response, below.
+            reason = self.challenge_failed_reason(reason, tx.auth_retries > 0);
         }
         match tx.kind {
             TxKind::Register(op) => self.on_register_final(op, &resp, status, reason, now_ms, out),
@@ -484,14 +469,7 @@ impl Ua {
                 }
             }
             TxKind::Invite(call) => {
-                // RFC 3261 §17.1.1.3: the transaction ACKs a non-2xx final response itself.
-                if let Some(ack) = self
-                    .calls
-                    .get(&call)
-                    .and_then(|c| build::ack_for_non_2xx(&c.invite, &resp))
-                {
-                    out.push(UaEvent::Send(ack));
-                }
+                self.ack_non_2xx(call, &resp, out);
                 self.tx_failed(tx, status, reason, out);
             }
             // A 2xx to CANCEL: the INVITE's 487 follows and ends the call.
@@ -511,6 +489,17 @@ impl Ua {
                 reason,
             }),
             TxKind::Cancel(_) | TxKind::Plain => self.tx_failed(tx, status, reason, out),
+        }
+    }
+
+    /// RFC 3261 §17.1.1.3: the INVITE transaction ACKs a non-2xx final response itself.
+    fn ack_non_2xx(&self, call: CallHandle, resp: &Message, out: &mut Vec<UaEvent>) {
+        if let Some(ack) = self
+            .calls
+            .get(&call)
+            .and_then(|c| build::ack_for_non_2xx(&c.invite, resp))
+        {
+            out.push(UaEvent::Send(ack));
         }
     }
 
