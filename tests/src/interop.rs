@@ -5,7 +5,7 @@
 use std::io::Write as _;
 use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 /// The environment variable that turns a missing peer from a skip into a failure.
 pub const REQUIRED_ENV: &str = "SIPWS_INTEROP";
@@ -97,4 +97,21 @@ pub fn write_matrix_rows(name: &str, rows: &[String]) {
     if let Err(e) = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, text)) {
         panic!("cannot write {}: {e}", path.display());
     }
+}
+
+/// The last `n` lines of a peer's log, for a failure message ("" if it cannot be read).
+pub fn file_tail(path: &Path, n: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// SIGKILL to a whole process group: a peer started with `process_group(0)` and whatever it
+/// forked (Kamailio's workers, the Chromium a Node script started). Errors (the group is
+/// already gone) are ignored.
+pub fn kill_process_group(pgid: u32) {
+    let _ = Command::new("kill")
+        .args(["-KILL", "--", &format!("-{pgid}")])
+        .stderr(Stdio::null())
+        .status();
 }

@@ -29,7 +29,7 @@
 //! a failure instead with `SIPWS_INTEROP=required`.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -37,7 +37,9 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use sipws_reference::net::{Listen, Server, ServerConfig, ServerHandle};
-use sipws_tests::interop::{executable, interop_dir, report_dir, require, write_matrix_rows};
+use sipws_tests::interop::{
+    executable, file_tail, interop_dir, kill_process_group, report_dir, require, write_matrix_rows,
+};
 
 /// The system Chromium (Debian's package); playwright-core never downloads one.
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -225,11 +227,7 @@ fn run_script(node: &Path, script: &str, name: &str, server: &RunningServer) -> 
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 timed_out = true;
-                let pgid = format!("-{}", child.id());
-                let _ = Command::new("kill")
-                    .args(["-KILL", "--", &pgid])
-                    .stderr(Stdio::null())
-                    .status();
+                kill_process_group(child.id());
                 break;
             }
         }
@@ -248,15 +246,6 @@ fn run_script(node: &Path, script: &str, name: &str, server: &RunningServer) -> 
         lines,
         stderr_log,
     }
-}
-
-fn tail(path: &Path, n: usize) -> String {
-    let mut text = String::new();
-    if let Ok(mut f) = File::open(path) {
-        let _ = f.read_to_string(&mut text);
-    }
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
 /// The steps a run must pass, in order.
@@ -290,7 +279,7 @@ fn interop(runtime: Runtime, scheme: Scheme, name: &str) {
         run.status,
         failure.map_or("no FAIL line", String::as_str),
         run.stderr_log.display(),
-        tail(&run.stderr_log, 60)
+        file_tail(&run.stderr_log, 60)
     );
     let passed: Vec<&str> = run
         .lines

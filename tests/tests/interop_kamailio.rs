@@ -12,7 +12,6 @@
 //! a failure instead with `SIPWS_INTEROP=required`.
 
 use std::fs::File;
-use std::io::Read;
 use std::net::{Ipv4Addr, SocketAddr, TcpStream, UdpSocket};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -29,7 +28,8 @@ use sipws_reference::net::client::{Client, ClientOptions};
 use sipws_reference::net::tls::generate_pem;
 use sipws_reference::ua::UaEvent;
 use sipws_tests::interop::{
-    executable, free_tcp_port, interop_dir, report_dir, require, write_matrix_rows,
+    executable, file_tail, free_tcp_port, interop_dir, kill_process_group, report_dir, require,
+    write_matrix_rows,
 };
 
 /// Where Debian's amd64 packages put the modules (the configuration's `mpath`).
@@ -164,12 +164,7 @@ impl Kamailio {
     }
 
     fn log_tail(&self) -> String {
-        let mut text = String::new();
-        if let Ok(mut f) = File::open(self.dir.join("kamailio.log")) {
-            let _ = f.read_to_string(&mut text);
-        }
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(30)..].join("\n")
+        file_tail(&self.dir.join("kamailio.log"), 30)
     }
 
     fn ws_url(&self) -> String {
@@ -194,10 +189,7 @@ impl Drop for Kamailio {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{pid}")])
-            .stderr(Stdio::null())
-            .status();
+        kill_process_group(self.child.id());
         let _ = self.child.wait();
     }
 }
