@@ -14,6 +14,7 @@
 // Deliberately broken policies for the suite's own tests; never in a release build.
 #[cfg(feature = "mutants")]
 pub mod mutation;
+pub mod hex;
 pub mod net;
 pub mod proxy;
 pub mod sip;

@@ -551,13 +551,7 @@ fn quoted(s: &str) -> Result<Vec<u8>, String> {
 
 fn hex(s: &str) -> Result<Vec<u8>, String> {
     let digits: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-    if !digits.len().is_multiple_of(2) {
-        return Err(format!("hex:{s} has an odd number of digits"));
-    }
-    (0..digits.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&digits[i..i + 2], 16).map_err(|_| format!("bad hex: {s}")))
-        .collect()
+    sipws_reference::hex::decode(&digits).ok_or_else(|| format!("bad hex: {s}"))
 }
 
 /// The arguments of `name(a, b)`.

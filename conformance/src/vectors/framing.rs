@@ -26,21 +26,11 @@ pub const GROUP: Group = Group {
 const KEY: &str = "37fa213d";
 
 pub(super) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    sipws_reference::hex::encode(bytes)
 }
 
 pub(super) fn unhex(s: &str) -> Result<Vec<u8>, String> {
-    if !s.len().is_multiple_of(2) {
-        return Err(format!("odd-length hex {s:?}"));
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| {
-            s.get(i..i + 2)
-                .and_then(|d| u8::from_str_radix(d, 16).ok())
-                .ok_or_else(|| format!("bad hex {s:?}"))
-        })
-        .collect()
+    sipws_reference::hex::decode(s).ok_or_else(|| format!("bad hex {s:?}"))
 }
 
 fn field<'a>(v: &'a Value, name: &str) -> Result<&'a Value, String> {

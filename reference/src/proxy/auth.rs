@@ -29,7 +29,8 @@ use md5::{Digest, Md5};
 use ring::hmac;
 use thiserror::Error;
 
-use super::{Time, hex};
+use super::Time;
+use crate::hex;
 use crate::sip::error::ErrorKind;
 use crate::sip::scan::{Cursor, is_token, unquote};
 use crate::sip::{Header, HeaderName, HeaderValue, Message, Uri};

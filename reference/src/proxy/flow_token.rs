@@ -4,7 +4,7 @@
 
 use ring::hmac;
 
-use super::hex;
+use crate::hex;
 use crate::transport::FlowId;
 
 /// What a Route user part turned out to be.

@@ -41,7 +41,6 @@
 
 pub mod auth;
 pub mod flow_token;
-mod hex;
 pub mod location;
 pub mod record_route;
 pub mod registrar;

@@ -1,8 +1,9 @@
-//! Lower-case hex and constant-time comparison for what the proxy signs: flow tokens
-//! (RFC 5626 §5.2), temporary GRUUs (RFC 5627 §5.1) and digest nonces (RFC 3261 §22.4).
+//! Lower-case hex and constant-time comparison: the one hex codec of the project. The proxy
+//! signs flow tokens (RFC 5626 §5.2), temporary GRUUs (RFC 5627 §5.1) and digest nonces
+//! (RFC 3261 §22.4) with it; the vectors and the suite's payload language write bytes with it.
 
 /// Lower-case hex digits of `bytes`.
-pub(crate) fn encode(bytes: &[u8]) -> String {
+pub fn encode(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
     let mut s = String::with_capacity(2 * bytes.len());
     for b in bytes {
@@ -13,7 +14,7 @@ pub(crate) fn encode(bytes: &[u8]) -> String {
 }
 
 /// The bytes of an even-length hex string (either case); `None` for anything else.
-pub(crate) fn decode(s: &str) -> Option<Vec<u8>> {
+pub fn decode(s: &str) -> Option<Vec<u8>> {
     if !s.len().is_multiple_of(2) {
         return None;
     }
@@ -25,7 +26,7 @@ pub(crate) fn decode(s: &str) -> Option<Vec<u8>> {
 
 /// Equal contents, in a time that depends on the length only: a forger learns nothing from
 /// how long a refused tag or digest took.
-pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
