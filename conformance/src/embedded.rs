@@ -8,7 +8,7 @@ use std::time::Duration;
 use sipws_reference::net::config::CredentialEntry;
 use sipws_reference::net::{Listen, NetError, Server, ServerConfig, ServerHandle};
 
-use crate::target::{Target, TargetAuth, Trust, WsEndpoint};
+use crate::target::{Target, TargetAuth, Trust, parse_url};
 
 /// The user of the embedded authenticating server (loopback only, gone with the run).
 pub const AUTH_USER: &str = "sipws-auth";
@@ -81,7 +81,7 @@ pub async fn start_with(
     let endpoint = |secure: bool, addr: Option<std::net::SocketAddr>| {
         addr.and_then(|a| {
             let scheme = if secure { "wss" } else { "ws" };
-            WsEndpoint::parse(&format!("{scheme}://{a}/")).ok()
+            parse_url(&format!("{scheme}://{a}/")).ok()
         })
     };
     let target = Target {

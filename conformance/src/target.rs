@@ -9,6 +9,7 @@ use std::time::Duration;
 use rustls::pki_types::ServerName;
 pub use sipws_reference::net::client::Trust;
 use sipws_reference::net::client::client_config;
+pub use sipws_reference::ws::url::{UrlError, WsUrl};
 use thiserror::Error;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
@@ -19,6 +20,8 @@ use crate::wire::{Probe, ProbeError};
 pub enum TargetError {
     #[error("{url}: {problem}")]
     Url { url: String, problem: &'static str },
+    #[error("{url}: {source}")]
+    BadUrl { url: String, source: UrlError },
     #[error("{url}: cannot resolve {host}: {source}")]
     Resolve {
         url: String,
@@ -33,93 +36,27 @@ pub enum TargetError {
     Trust(String),
 }
 
-/// A `ws://` or `wss://` URL.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WsEndpoint {
-    pub url: String,
-    pub secure: bool,
-    pub host: String,
-    pub port: u16,
-    /// Resource name with query, `/` when the URL has none (RFC 6455 §3).
-    pub path: String,
+/// Where a target's WebSocket endpoint resolves to.
+pub async fn resolve(url: &WsUrl) -> Result<SocketAddr, TargetError> {
+    let mut addrs = tokio::net::lookup_host((url.host.as_str(), url.port))
+        .await
+        .map_err(|source| TargetError::Resolve {
+            url: url.to_string(),
+            host: url.host.clone(),
+            source,
+        })?;
+    addrs.next().ok_or_else(|| TargetError::Url {
+        url: url.to_string(),
+        problem: "the host resolves to no address",
+    })
 }
 
-impl WsEndpoint {
-    pub fn parse(url: &str) -> Result<WsEndpoint, TargetError> {
-        let bad = |problem| TargetError::Url {
-            url: url.to_string(),
-            problem,
-        };
-        let (secure, rest) = if let Some(r) = url.strip_prefix("ws://") {
-            (false, r)
-        } else if let Some(r) = url.strip_prefix("wss://") {
-            (true, r)
-        } else {
-            return Err(bad("expected a ws:// or wss:// URL"));
-        };
-        if rest.contains('#') {
-            return Err(bad("a WebSocket URL has no fragment (RFC 6455 §3)"));
-        }
-        let (authority, path) = match rest.find('/') {
-            Some(i) => (&rest[..i], &rest[i..]),
-            None => (rest, "/"),
-        };
-        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-            let (h, after) = v6
-                .split_once(']')
-                .ok_or_else(|| bad("unclosed [ in the host"))?;
-            (h.to_string(), after.strip_prefix(':'))
-        } else {
-            match authority.rsplit_once(':') {
-                Some((h, p)) => (h.to_string(), Some(p)),
-                None => (authority.to_string(), None),
-            }
-        };
-        if host.is_empty() {
-            return Err(bad("no host"));
-        }
-        let port = match port {
-            Some(p) => p.parse().map_err(|_| bad("invalid port"))?,
-            None if secure => 443,
-            None => 80,
-        };
-        Ok(WsEndpoint {
-            url: url.to_string(),
-            secure,
-            host,
-            port,
-            path: path.to_string(),
-        })
-    }
-
-    /// The `Host` header value: the port only when it is not the default (RFC 6455 §4.1).
-    pub fn authority(&self) -> String {
-        let host = if self.host.contains(':') {
-            format!("[{}]", self.host)
-        } else {
-            self.host.clone()
-        };
-        let default = if self.secure { 443 } else { 80 };
-        if self.port == default {
-            host
-        } else {
-            format!("{host}:{}", self.port)
-        }
-    }
-
-    pub async fn resolve(&self) -> Result<SocketAddr, TargetError> {
-        let mut addrs = tokio::net::lookup_host((self.host.as_str(), self.port))
-            .await
-            .map_err(|source| TargetError::Resolve {
-                url: self.url.clone(),
-                host: self.host.clone(),
-                source,
-            })?;
-        addrs.next().ok_or_else(|| TargetError::Url {
-            url: self.url.clone(),
-            problem: "the host resolves to no address",
-        })
-    }
+/// A `ws://` or `wss://` URL the user gave (RFC 6455 §3), with the reason when it is not one.
+pub fn parse_url(url: &str) -> Result<WsUrl, TargetError> {
+    WsUrl::parse(url).map_err(|source| TargetError::BadUrl {
+        url: url.to_string(),
+        source,
+    })
 }
 
 /// Digest credentials of one user of the target, for the `@needs:auth` cases (RFC 3261 §22).
@@ -147,8 +84,8 @@ impl fmt::Debug for TargetAuth {
 pub struct Target {
     /// What the reports call it.
     pub label: String,
-    pub ws: Option<WsEndpoint>,
-    pub wss: Option<WsEndpoint>,
+    pub ws: Option<WsUrl>,
+    pub wss: Option<WsUrl>,
     pub trust: Trust,
     /// The SIP domain of the test users (`sip:alice@<domain>`).
     pub domain: String,
@@ -169,33 +106,33 @@ impl Target {
         let Some(ep) = (if secure { &self.wss } else { &self.ws }) else {
             return Ok(None);
         };
-        let addr = ep.resolve().await?;
+        let addr = resolve(ep).await?;
         if !secure {
             return Probe::connect(addr)
                 .await
                 .map(Some)
                 .map_err(|source| TargetError::Connect {
-                    url: ep.url.clone(),
+                    url: ep.to_string(),
                     source,
                 });
         }
         let tcp = TcpStream::connect(addr)
             .await
             .map_err(|e| TargetError::Connect {
-                url: ep.url.clone(),
+                url: ep.to_string(),
                 source: ProbeError::Connect { addr, source: e },
             })?;
         let config = client_config(&self.trust).map_err(|e| TargetError::Trust(e.to_string()))?;
         let connector = TlsConnector::from(config);
         let name = ServerName::try_from(ep.host.clone()).map_err(|_| TargetError::Url {
-            url: ep.url.clone(),
+            url: ep.to_string(),
             problem: "the host is not a valid TLS server name",
         })?;
         let tls = connector
             .connect(name, tcp)
             .await
             .map_err(|source| TargetError::Tls {
-                url: ep.url.clone(),
+                url: ep.to_string(),
                 source,
             })?;
         Ok(Some(Probe::over(Box::new(tls))))
@@ -207,26 +144,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn urls() {
-        let e = WsEndpoint::parse("ws://127.0.0.1:8080/ws?x=1").expect("valid");
+    fn a_bad_url_names_the_reason() {
+        let e = parse_url("http://x").expect_err("not ws");
         assert_eq!(
-            (e.host.as_str(), e.port, e.path.as_str()),
-            ("127.0.0.1", 8080, "/ws?x=1")
+            e.to_string(),
+            "http://x: the scheme must be ws:// or wss://"
         );
-        assert_eq!(e.authority(), "127.0.0.1:8080");
-        let e = WsEndpoint::parse("wss://example.com").expect("valid");
-        assert_eq!(
-            (e.port, e.path.as_str(), e.authority().as_str()),
-            (443, "/", "example.com")
-        );
-        let e = WsEndpoint::parse("ws://[::1]:9/").expect("valid");
-        assert_eq!(
-            (e.host.as_str(), e.authority().as_str()),
-            ("::1", "[::1]:9")
-        );
-        assert!(WsEndpoint::parse("http://x").is_err());
-        assert!(WsEndpoint::parse("ws://x/#frag").is_err());
-        assert!(WsEndpoint::parse("ws://x:99999").is_err());
-        assert!(WsEndpoint::parse("ws://:80").is_err());
+        assert!(parse_url("ws://x/#frag").is_err());
+        assert!(parse_url("WS://127.0.0.1:8080/ws?x=1").is_ok());
     }
 }

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use sipws::report::{console, junit, write_json};
 use sipws::runner::{RunOptions, run_reporting};
 use sipws::suite::{Filter, load};
-use sipws::target::{Target, TargetAuth, Trust, WsEndpoint};
+use sipws::target::{Target, TargetAuth, Trust, parse_url};
 use sipws::verdict::{Level, Report};
 
 #[derive(Args, Debug, Clone)]
@@ -250,11 +250,11 @@ pub fn test(args: &TestArgs) -> Result<ExitCode> {
 }
 
 fn external_target(args: &TestArgs, url: &str, timeout: Duration) -> Result<Target> {
-    let ws = WsEndpoint::parse(url)?;
+    let ws = parse_url(url)?;
     if ws.secure {
         anyhow::bail!("{url}: give the ws:// URL as the target and the wss:// one with --wss");
     }
-    let wss = args.wss.as_deref().map(WsEndpoint::parse).transpose()?;
+    let wss = args.wss.as_deref().map(parse_url).transpose()?;
     let trust = match (&args.ca, args.insecure) {
         (Some(path), _) => Trust::CaPem(
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,

@@ -12,9 +12,9 @@
 //!   ([`net::Server`]).
 
 // Deliberately broken policies for the suite's own tests; never in a release build.
+pub mod hex;
 #[cfg(feature = "mutants")]
 pub mod mutation;
-pub mod hex;
 pub mod net;
 pub mod proxy;
 pub mod sip;

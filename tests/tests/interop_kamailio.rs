@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use sipws::report::{console, write_json};
 use sipws::runner::{RunOptions, run};
 use sipws::suite::load;
-use sipws::target::{Target, Trust, WsEndpoint};
+use sipws::target::{Target, Trust, parse_url};
 use sipws::verdict::{Outcome, Report, Tally, Verdict};
 use sipws_reference::net::client::{Client, ClientOptions};
 use sipws_reference::net::tls::generate_pem;
@@ -226,8 +226,8 @@ fn interop_kamailio_conformance_suite_over_ws_and_wss() {
     let k = Kamailio::start(&bin, "suite");
     let target = Target {
         label: format!("Kamailio 5.6 ({} and {})", k.ws_url(), k.wss_url()),
-        ws: Some(WsEndpoint::parse(&k.ws_url()).expect("a ws URL")),
-        wss: Some(WsEndpoint::parse(&k.wss_url()).expect("a wss URL")),
+        ws: Some(parse_url(&k.ws_url()).expect("a ws URL")),
+        wss: Some(parse_url(&k.wss_url()).expect("a wss URL")),
         trust: Trust::CaPem(k.ca_pem.clone()),
         domain: DOMAIN.to_string(),
         udp: Some(SocketAddr::from((Ipv4Addr::LOCALHOST, k.udp))),

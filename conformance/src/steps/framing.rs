@@ -1278,8 +1278,7 @@ fn open_recorded<'a>(w: &'a mut World, a: Vec<String>, _: &'a CaseStep) -> StepF
                 "recording raw bytes needs the target's plain ws:// endpoint".into(),
             ));
         };
-        let addr = ep
-            .resolve()
+        let addr = crate::target::resolve(&ep)
             .await
             .map_err(|e| StepError::harness(e.to_string()))?;
         let tcp = TcpStream::connect(addr)
@@ -1292,7 +1291,7 @@ fn open_recorded<'a>(w: &'a mut World, a: Vec<String>, _: &'a CaseStep) -> StepF
             inner: tcp,
             seen: seen.clone(),
         }));
-        let req = UpgradeRequest::sip(&ep.authority(), &ep.path);
+        let req = UpgradeRequest::sip(&ep.authority(), &ep.resource);
         match p
             .upgrade(&req, w.target.timeout)
             .await
@@ -1923,7 +1922,7 @@ fn still_serving<'a>(w: &'a mut World, _: Vec<String>, _: &'a CaseStep) -> StepF
             }
         };
         let req = match &target.ws {
-            Some(ep) => UpgradeRequest::sip(&ep.authority(), &ep.path),
+            Some(ep) => UpgradeRequest::sip(&ep.authority(), &ep.resource),
             None => UpgradeRequest::sip("localhost", "/"),
         };
         let answer = p

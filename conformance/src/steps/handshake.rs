@@ -83,8 +83,7 @@ fn connect_wss_plain<'a>(
         let Some(ep) = w.target.wss.clone() else {
             return Err(StepError::Skip("the target has no wss:// endpoint".into()));
         };
-        let addr = ep
-            .resolve()
+        let addr = crate::target::resolve(&ep)
             .await
             .map_err(|e| StepError::harness(e.to_string()))?;
         let probe = crate::wire::Probe::connect(addr)
@@ -103,7 +102,7 @@ fn connect_wss<'a>(w: &'a mut World, _: Vec<String>, _: &'a CaseStep) -> super::
 fn base_request(w: &World) -> UpgradeRequest {
     let ep = w.target.ws.as_ref().or(w.target.wss.as_ref());
     match ep {
-        Some(ep) => UpgradeRequest::sip(&ep.authority(), &ep.path),
+        Some(ep) => UpgradeRequest::sip(&ep.authority(), &ep.resource),
         None => UpgradeRequest::sip("localhost", "/"),
     }
 }

@@ -1231,8 +1231,7 @@ fn listener_stands_in<'a>(w: &'a mut World, _: Vec<String>, _: &'a CaseStep) -> 
             .as_ref()
             .or(target.wss.as_ref())
             .ok_or_else(|| StepError::Skip("the target has no WebSocket endpoint".into()))?;
-        let peer = ep
-            .resolve()
+        let peer = crate::target::resolve(ep)
             .await
             .map_err(|e| StepError::harness(e.to_string()))?;
         let ip = local_ip_towards(peer)

@@ -67,7 +67,7 @@ pub async fn open(w: &mut World, conn: &str, secure: bool) -> StepResult {
     };
     let ep = if secure { &target.wss } else { &target.ws };
     let req = match ep {
-        Some(ep) => UpgradeRequest::sip(&ep.authority(), &ep.path),
+        Some(ep) => UpgradeRequest::sip(&ep.authority(), &ep.resource),
         None => UpgradeRequest::sip("localhost", "/"),
     };
     match probe

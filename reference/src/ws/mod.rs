@@ -7,6 +7,8 @@
 //! - [`extensions`]: `Sec-WebSocket-Extensions` syntax (RFC 6455 §9.1); none is supported.
 //! - [`handshake`]: server-side [`accept`] (RFC 6455 §4.2.1, §4.2.2, §11.3) and client-side
 //!   [`client_request`] / [`validate_response`] (RFC 6455 §3, §4.1).
+//! - [`url`]: `ws://` and `wss://` URLs (RFC 6455 §3), the one URL type of the client and the
+//!   suite.
 //! - [`frame`]: the base framing layout, length forms and masking (RFC 6455 §5.2, §5.3).
 //! - [`codec`]: the data-framing [`Receiver`] state machine (fragmentation, control frames,
 //!   UTF-8, size limits, Fail; RFC 6455 §5, §7.1.7, §8.1, §10.4) and the sender helpers,
@@ -23,6 +25,7 @@ pub mod frame;
 pub mod handshake;
 pub mod http;
 pub mod subprotocol;
+pub mod url;
 
 pub use codec::{
     CloseCode, CloseCodeError, Event, FailReason, MessageKind, Receiver, Role, encode_close,

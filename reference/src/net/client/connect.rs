@@ -17,9 +17,9 @@ use tokio_rustls::TlsConnector;
 use super::error::ClientError;
 use super::gate;
 use super::tls::server_name;
-use super::url::WsUrl;
 use crate::ws::handshake::{ClientRequest, validate_response};
 use crate::ws::http::{Parsed, parse_response};
+use crate::ws::url::WsUrl;
 
 /// A byte stream the client runs on: plain TCP or TLS over TCP.
 pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin + Send {}

@@ -6,8 +6,8 @@ use std::net::SocketAddr;
 
 use thiserror::Error;
 
-use super::url::UrlError;
 use crate::ua::UaError;
+use crate::ws::url::UrlError;
 use crate::ws::{ClientRejected, HttpError};
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]

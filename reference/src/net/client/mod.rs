@@ -82,7 +82,6 @@ mod reconnect;
 mod task;
 mod tls;
 mod traffic;
-mod url;
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -94,12 +93,12 @@ use ring::rand::SystemRandom;
 use tokio::sync::{Mutex, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
+pub use crate::ws::url::{UrlError, WsUrl};
 pub use connect::Timeouts;
 pub use error::ClientError;
 pub use reconnect::{FIRST_DELAY_MAX_MS, Reconnect, reconnect_delay_ms};
 pub use tls::{Trust, client_config};
 pub use traffic::{Direction, Traffic, TrafficTap};
-pub use url::{UrlError, WsUrl};
 
 use crate::sip::{Message, SipUri};
 use crate::ua::{

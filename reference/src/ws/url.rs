@@ -123,6 +123,26 @@ impl WsUrl {
         })
     }
 
+    /// The `Host` header value: the host (bracketed when IPv6), with the port only when it is
+    /// not the scheme's default (RFC 6455 §4.1 (4)).
+    pub fn authority(&self) -> String {
+        let host = self.bracketed_host();
+        let default = if self.secure { 443 } else { 80 };
+        if self.port == default {
+            host
+        } else {
+            format!("{host}:{}", self.port)
+        }
+    }
+
+    fn bracketed_host(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        }
+    }
+
     /// The host as an IP address, when it is a literal.
     pub fn ip(&self) -> Option<IpAddr> {
         self.host.parse().ok()
@@ -132,11 +152,7 @@ impl WsUrl {
 impl fmt::Display for WsUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let scheme = if self.secure { "wss" } else { "ws" };
-        let host = if self.host.contains(':') {
-            format!("[{}]", self.host)
-        } else {
-            self.host.clone()
-        };
+        let host = self.bracketed_host();
         if self.explicit_port {
             write!(f, "{scheme}://{host}:{}{}", self.port, self.resource)
         } else {
@@ -179,6 +195,9 @@ mod tests {
         assert_eq!(u.ip(), Some("::1".parse().expect("literal")));
         assert_eq!(u.to_string(), "wss://[::1]:7443/");
         assert_eq!(ok("ws://[::1]").port, 80);
+        assert_eq!(ok("ws://127.0.0.1:8080/ws").authority(), "127.0.0.1:8080");
+        assert_eq!(ok("wss://example.com:443").authority(), "example.com");
+        assert_eq!(ok("ws://[::1]:9/").authority(), "[::1]:9");
     }
 
     #[test]
