@@ -3,8 +3,10 @@
 //! binary is built on it.
 
 pub mod embedded;
+pub mod judge;
 pub mod report;
 pub mod runner;
+pub mod step;
 pub mod steps;
 pub mod suite;
 pub mod target;

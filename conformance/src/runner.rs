@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::steps::{MatchError, Registry, StepError};
+use crate::step::{MatchError, PatternError, Registry, StepError};
 use crate::suite::Case;
 use crate::target::Target;
 use crate::verdict::{Outcome, Verdict};
@@ -50,7 +50,7 @@ fn missing_capability(target: &Target, needs: &[String]) -> Option<String> {
 pub async fn run_case(
     case: Case,
     target: Arc<Target>,
-    registry: Arc<Registry>,
+    registry: Arc<Result<Registry<World>, PatternError>>,
     options: RunOptions,
 ) -> Verdict {
     let started = Instant::now();
@@ -69,8 +69,14 @@ pub async fn run_case(
     } else {
         let steps = case.steps.clone();
         let run = async {
+            // The patterns are constants; one that does not compile fails every case with
+            // its name rather than stopping the run.
+            let registry = registry
+                .as_ref()
+                .as_ref()
+                .map_err(|e| StepError::harness(e.to_string()))?;
             for step in &steps {
-                let (def, args) = registry.find(&step.text).map_err(|e| match e {
+                let found = registry.find(&step.text).map_err(|e| match e {
                     MatchError::None => StepError::harness(format!(
                         "no step definition matches line {}: {:?}",
                         step.line, step.text
@@ -81,7 +87,7 @@ pub async fn run_case(
                     )),
                 })?;
                 registry
-                    .run(def, &mut world, args, step)
+                    .run(found, &mut world, step)
                     .await
                     .map_err(|e| match e {
                         StepError::Broken { message, cap } => StepError::Broken {
@@ -137,7 +143,7 @@ pub async fn run_reporting(
     options: RunOptions,
     on_verdict: &mut (dyn FnMut(&Verdict) + Send),
 ) -> Vec<Verdict> {
-    let registry = Arc::new(Registry::new());
+    let registry = Arc::new(crate::steps::registry());
     let limit = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let mut set = JoinSet::new();
     let count = cases.len();

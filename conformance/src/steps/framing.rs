@@ -51,114 +51,121 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-use super::{StepError, StepFn, StepFuture, StepResult};
+use crate::legacy_step;
 use crate::step;
+use crate::step::{StepDef, StepError, StepFuture, StepResult};
 use crate::suite::CaseStep;
 use crate::wire::{Length, Probe, RawFrame, Received, UpgradeRequest};
 use crate::world::World;
 
-pub const STEPS: &[(&str, StepFn)] = &[
-    (
-        r#"an open SIP WebSocket connection(?: "(\w+)")? whose raw bytes are recorded"#,
-        open_recorded,
+pub const STEPS: &[StepDef<World>] = &[
+    legacy_step!(
+        r#"an open SIP WebSocket connection(?: "(?<p0>\w+)")? whose raw bytes are recorded"#,
+        open_recorded
     ),
-    (
-        r#"(?:the client|"(\w+)") sends these frames(?: (in one write)|, one write each):"#,
-        send_table,
+    legacy_step!(
+        r#"(?:the client|"(?<p0>\w+)") sends these frames(?: (?<p1>in one write)|, one write each):"#,
+        send_table
     ),
-    (
-        r#"(?:the client|"(\w+)") sends an? (text|binary|continuation|Ping|Pong|Close) frame carrying (.+)"#,
-        send_one,
+    legacy_step!(
+        r#"(?:the client|"(?<p0>\w+)") sends an? (?<p1>text|binary|continuation|Ping|Pong|Close) frame carrying (?<p2>.+)"#,
+        send_one
     ),
-    (
-        r#""(\w+)" sends as a (text|binary) frame, with the body (.+):"#,
-        send_with_body,
+    legacy_step!(
+        r#""(?<p0>\w+)" sends as a (?<p1>text|binary) frame, with the body (?<p2>.+):"#,
+        send_with_body
     ),
-    (
-        r#""(\w+)" sends "(\w+)" a MESSAGE that reaches (?:her|him|them) as (\d+) bytes"#,
-        send_sized_message,
+    legacy_step!(
+        r#""(?<p0>\w+)" sends "(?<p1>\w+)" a MESSAGE that reaches (?:her|him|them) as (?<p2>\d+) bytes"#,
+        send_sized_message
     ),
-    (
-        r"the client streams a (\d+) MiB binary message in (\d+) KiB fragments",
-        stream_fragments,
+    legacy_step!(
+        r"the client streams a (?<p0>\d+) MiB binary message in (?<p1>\d+) KiB fragments",
+        stream_fragments
     ),
-    (
-        r"the client streams a frame header announcing 2\^62 bytes, then up to (\d+) MiB of payload",
-        stream_huge_frame,
+    legacy_step!(
+        r"the client streams a frame header announcing 2\^62 bytes, then up to (?<p0>\d+) MiB of payload",
+        stream_huge_frame
     ),
-    (
-        r#"the target answers the ([A-Z]+)(?: from "(\w+)")? with (\d{3}|a final response)"#,
-        answers_with,
+    legacy_step!(
+        r#"the target answers the (?<p0>[A-Z]+)(?: from "(?<p1>\w+)")? with (?<p2>\d{3}|a final response)"#,
+        answers_with
     ),
-    (
-        r#"no second final response to the ([A-Z]+)(?: from "(\w+)")? arrives within the timeout"#,
-        no_second_final,
+    legacy_step!(
+        r#"no second final response to the (?<p0>[A-Z]+)(?: from "(?<p1>\w+)")? arrives within the timeout"#,
+        no_second_final
     ),
-    (
-        r#"a Pong carrying (.+) comes back(?: on "(\w+)")?"#,
-        pong_comes_back,
+    legacy_step!(
+        r#"a Pong carrying (?<p0>.+) comes back(?: on "(?<p1>\w+)")?"#,
+        pong_comes_back
     ),
-    (r"the target fails the connection", fails_connection),
-    (r"the close code should be (\d{4})", close_code_should_be),
-    (r"a Close frame comes back", close_comes_back),
-    (r"the target closes the TCP connection", closes_tcp),
-    (
+    legacy_step!(r"the target fails the connection", fails_connection),
+    legacy_step!(
+        r"the close code should be (?<p0>\d{4})",
+        close_code_should_be
+    ),
+    legacy_step!(r"a Close frame comes back", close_comes_back),
+    legacy_step!(r"the target closes the TCP connection", closes_tcp),
+    legacy_step!(
         r"no data frame follows the target's Close",
-        no_data_after_close,
+        no_data_after_close
     ),
-    (
+    legacy_step!(
         r"no Close frame from the target carries 1005, 1006 or 1015",
-        no_reserved_close_code,
+        no_reserved_close_code
     ),
-    (r"no frame from the target was masked", none_masked),
-    (
-        r#""(\w+)" receives the ([A-Z]+) in a (text|binary) frame"#,
-        receives_in_kind,
+    legacy_step!(r"no frame from the target was masked", none_masked),
+    legacy_step!(
+        r#""(?<p0>\w+)" receives the (?<p1>[A-Z]+) in a (?<p2>text|binary) frame"#,
+        receives_in_kind
     ),
-    (
-        r#""(\w+)" receives the ([A-Z]+), in a text or a binary frame"#,
-        receives_any_kind,
+    legacy_step!(
+        r#""(?<p0>\w+)" receives the (?<p1>[A-Z]+), in a text or a binary frame"#,
+        receives_any_kind
     ),
-    (
-        r#"the ([A-Z]+) "(\w+)" received has the body (.+)"#,
-        received_body,
+    legacy_step!(
+        r#"the (?<p0>[A-Z]+) "(?<p1>\w+)" received has the body (?<p2>.+)"#,
+        received_body
     ),
-    (
-        r#"every WebSocket message the target sent(?: on "(\w+)")? is exactly one SIP message"#,
-        all_one_sip_message,
+    legacy_step!(
+        r#"every WebSocket message the target sent(?: on "(?<p0>\w+)")? is exactly one SIP message"#,
+        all_one_sip_message
     ),
-    (
+    legacy_step!(
         r"the target answers the keep-alive with a CRLF message",
-        keepalive_answered,
+        keepalive_answered
     ),
-    (
+    legacy_step!(
         r"the target's answer to the keep-alive is recorded: CRLF, nothing or a close",
-        keepalive_recorded,
+        keepalive_recorded
     ),
-    (
+    legacy_step!(
         r"the target's reaction is recorded: a SIP response, nothing or a close",
-        reaction_recorded,
+        reaction_recorded
     ),
-    (r#"the connection(?: "(\w+)")? is still open"#, still_open),
-    (
-        r#"whether the connection(?: "(\w+)")? is still open is recorded"#,
-        still_open_recorded,
+    legacy_step!(
+        r#"the connection(?: "(?<p0>\w+)")? is still open"#,
+        still_open
     ),
-    (
+    legacy_step!(
+        r#"whether the connection(?: "(?<p0>\w+)")? is still open is recorded"#,
+        still_open_recorded
+    ),
+    legacy_step!(
         r"the target still accepts a new SIP WebSocket connection and answers its REGISTER with 200",
-        still_serving,
+        still_serving
     ),
-    (
-        r#"the target sent (?:the client|"(\w+)") a (\d+)-byte frame in the (7|16|64)-bit length form"#,
-        frame_in_length_form,
+    legacy_step!(
+        r#"the target sent (?:the client|"(?<p0>\w+)") a (?<p1>\d+)-byte frame in the (?<p2>7|16|64)-bit length form"#,
+        frame_in_length_form
     ),
-    (
-        r#"every frame the target sent (?:to the client|on "(\w+)") uses the shortest length encoding"#,
-        shortest_everywhere,
+    legacy_step!(
+        r#"every frame the target sent (?:to the client|on "(?<p0>\w+)") uses the shortest length encoding"#,
+        shortest_everywhere
     ),
-    (
+    legacy_step!(
         r"whether the target pings an idle connection within the timeout is recorded",
-        idle_ping_recorded,
+        idle_ping_recorded
     ),
 ];
 
@@ -388,7 +395,7 @@ async fn pull(w: &mut World, conn: &str, until: Instant) -> Result<bool, StepErr
             None
         }
         other => {
-            l.push(Ev::Bad(crate::world::describe(&other)));
+            l.push(Ev::Bad(crate::wire::describe(&other)));
             None
         }
     };
@@ -583,7 +590,7 @@ impl Render for WorldRender<'_> {
                 "register({user}): the users are alice, bob and carol"
             ));
         }
-        let text = super::sip::register_text(self.w, user, &self.conn);
+        let text = self.w.register_text(user, &self.conn);
         Ok(match display {
             Some(d) => text.replacen("From: <", &format!("From: \"{d}\" <"), 1),
             None => text,
@@ -1301,7 +1308,7 @@ fn open_recorded<'a>(w: &'a mut World, a: Vec<String>, _: &'a CaseStep) -> StepF
             other => {
                 return Err(StepError::harness(format!(
                     "could not open a SIP WebSocket connection: {}",
-                    crate::world::describe(&other)
+                    crate::wire::describe(&other)
                 )));
             }
         }
@@ -1415,7 +1422,8 @@ fn send_sized_message<'a>(w: &'a mut World, a: Vec<String>, _: &'a CaseStep) -> 
             );
             let bytes = sized_message(w, &from, &to, pad, &call_id);
             let sent = bytes.len();
-            super::sip::send_sip(w, &from, &String::from_utf8_lossy(&bytes), false).await?;
+            w.send_sip(&from, &String::from_utf8_lossy(&bytes), false)
+                .await?;
             let until = deadline(w);
             let id = call_id.clone();
             let got = take(w, &to, until, move |ev| {
@@ -1933,11 +1941,11 @@ fn still_serving<'a>(w: &'a mut World, _: Vec<String>, _: &'a CaseStep) -> StepF
         if !matches!(answer, Received::Http { status: 101, .. }) {
             return Err(StepError::broken(format!(
                 "a new SIP upgrade got {}, not 101",
-                crate::world::describe(&answer)
+                crate::wire::describe(&answer)
             )));
         }
-        let text = super::sip::register_text(w, "carol", "fresh");
-        super::sip::send_sip(w, "fresh", &text, false).await?;
+        let text = w.register_text("carol", "fresh");
+        w.send_sip("fresh", &text, false).await?;
         let until = deadline(w);
         let got = take(w, "fresh", until, |ev| {
             ev.sip()

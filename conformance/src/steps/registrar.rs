@@ -28,113 +28,125 @@ use sipws_reference::proxy::auth::{Algorithm, Challenge, pick_challenge};
 use sipws_reference::sip::scan::unquote;
 use sipws_reference::sip::{Header, HeaderName, HeaderValue, Host, Message, NameAddr, Uri, Via};
 
-use super::sip::{open, send_sip};
-use super::{StepError, StepFn, StepFuture, StepResult};
+use crate::legacy_step;
 use crate::step;
+use crate::step::{StepDef, StepError, StepFuture, StepResult};
 use crate::suite::CaseStep;
 use crate::wire::Received;
 use crate::world::World;
 
-pub const STEPS: &[(&str, StepFn)] = &[
-    (r#""(\w+)" is registered over (WS|WSS)"#, registered_over),
-    (
-        r#""(\w+)" sends, with the GRUUs filled in:"#,
-        sends_with_gruus,
+pub const STEPS: &[StepDef<World>] = &[
+    legacy_step!(
+        r#""(?<p0>\w+)" is registered over (?<p1>WS|WSS)"#,
+        registered_over
     ),
-    (r"the response lists (\d+) contacts?", lists_contacts),
-    (
-        r#"the response's Contact for "(\w+)" has the parameter "([^"]+)""#,
-        contact_has_param,
+    legacy_step!(
+        r#""(?<p0>\w+)" sends, with the GRUUs filled in:"#,
+        sends_with_gruus
     ),
-    (
-        r#"the response's Contact for "(\w+)" has the parameter "([^"]+)" with the value "([^"]*)""#,
-        contact_param_value,
+    legacy_step!(r"the response lists (?<p0>\d+) contacts?", lists_contacts),
+    legacy_step!(
+        r#"the response's Contact for "(?<p0>\w+)" has the parameter "(?<p1>[^"]+)""#,
+        contact_has_param
     ),
-    (
-        r#"the response's Contact for "(\w+)" has the instance "([^"]+)""#,
-        contact_instance,
+    legacy_step!(
+        r#"the response's Contact for "(?<p0>\w+)" has the parameter "(?<p1>[^"]+)" with the value "(?<p2>[^"]*)""#,
+        contact_param_value
     ),
-    (r#"the response has no Contact for "(\w+)""#, no_contact_for),
-    (
-        r#"the response's Contact for "(\w+)" carries a pub-gruu and a temp-gruu"#,
-        carries_gruus,
+    legacy_step!(
+        r#"the response's Contact for "(?<p0>\w+)" has the instance "(?<p1>[^"]+)""#,
+        contact_instance
     ),
-    (r#"the pub-gruu of "(\w+)" is "([^"]+)""#, pub_gruu_is),
-    (
-        r#"the response's "([^"]+)" header contains "([^"]+)""#,
-        header_contains,
+    legacy_step!(
+        r#"the response has no Contact for "(?<p0>\w+)""#,
+        no_contact_for
     ),
-    (
-        r#"the response's "([^"]+)" header does not contain "([^"]+)""#,
-        header_lacks,
+    legacy_step!(
+        r#"the response's Contact for "(?<p0>\w+)" carries a pub-gruu and a temp-gruu"#,
+        carries_gruus
     ),
-    (r#"the response's Path is "([^"]+)""#, path_is),
-    (
-        r#""(\w+)" receives a MESSAGE whose top Via transport is "([A-Za-z]+)""#,
-        message_via_transport,
+    legacy_step!(
+        r#"the pub-gruu of "(?<p0>\w+)" is "(?<p1>[^"]+)""#,
+        pub_gruu_is
     ),
-    (
-        r#"the request "(\w+)" received has a fresh z9hG4bK branch in its top Via"#,
-        fresh_branch,
+    legacy_step!(
+        r#"the response's "(?<p0>[^"]+)" header contains "(?<p1>[^"]+)""#,
+        header_contains
     ),
-    (
-        r#"the request "(\w+)" received keeps the Via of "(\w+)" below the target's own"#,
-        keeps_via,
+    legacy_step!(
+        r#"the response's "(?<p0>[^"]+)" header does not contain "(?<p1>[^"]+)""#,
+        header_lacks
     ),
-    (
-        r#""(\w+)" receives an error response, preferably (\d{3})(?: or (\d{3}))?"#,
-        error_preferably,
+    legacy_step!(r#"the response's Path is "(?<p0>[^"]+)""#, path_is),
+    legacy_step!(
+        r#""(?<p0>\w+)" receives a MESSAGE whose top Via transport is "(?<p1>[A-Za-z]+)""#,
+        message_via_transport
     ),
-    (
-        r#""(\w+)" receives a 423 whose Min-Expires exceeds (\d+), or a 200"#,
-        short_expiry,
+    legacy_step!(
+        r#"the request "(?<p0>\w+)" received has a fresh z9hG4bK branch in its top Via"#,
+        fresh_branch
     ),
-    (
-        r#""(\w+)" receives a 200 or an authentication challenge"#,
-        ok_or_challenge,
+    legacy_step!(
+        r#"the request "(?<p0>\w+)" received keeps the Via of "(?<p1>\w+)" below the target's own"#,
+        keeps_via
     ),
-    (
+    legacy_step!(
+        r#""(?<p0>\w+)" receives an error response, preferably (?<p1>\d{3})(?: or (?<p2>\d{3}))?"#,
+        error_preferably
+    ),
+    legacy_step!(
+        r#""(?<p0>\w+)" receives a 423 whose Min-Expires exceeds (?<p1>\d+), or a 200"#,
+        short_expiry
+    ),
+    legacy_step!(
+        r#""(?<p0>\w+)" receives a 200 or an authentication challenge"#,
+        ok_or_challenge
+    ),
+    legacy_step!(
         r#"whether the response's top Via carries "received" is recorded"#,
-        record_received,
+        record_received
     ),
-    (
+    legacy_step!(
         r#"the response's top Via has "rport" and "received" filled in"#,
-        rport_filled,
+        rport_filled
     ),
-    (
+    legacy_step!(
         r#"whether the response's top Via grants "keep" is recorded"#,
-        record_keep,
+        record_keep
     ),
-    (
-        r#""(\w+)" receives a final response, which is recorded"#,
-        record_final,
+    legacy_step!(
+        r#""(?<p0>\w+)" receives a final response, which is recorded"#,
+        record_final
     ),
-    (
-        r#"the (pub-gruu|temp-gruu) of "(\w+)" is not "([^"]+)""#,
-        gruu_is_not,
+    legacy_step!(
+        r#"the (?<p0>pub-gruu|temp-gruu) of "(?<p1>\w+)" is not "(?<p2>[^"]+)""#,
+        gruu_is_not
     ),
-    (
-        r#"(exactly one|one) of "(\w+)" and "(\w+)" receives the MESSAGE"#,
-        exactly_one_receives,
+    legacy_step!(
+        r#"(?<p0>exactly one|one) of "(?<p1>\w+)" and "(?<p2>\w+)" receives the MESSAGE"#,
+        exactly_one_receives
     ),
-    (
-        r"the device that received the MESSAGE answers (\d{3})",
-        device_answers,
+    legacy_step!(
+        r"the device that received the MESSAGE answers (?<p0>\d{3})",
+        device_answers
     ),
-    (r"the other device receives the MESSAGE", other_receives),
-    (
+    legacy_step!(r"the other device receives the MESSAGE", other_receives),
+    legacy_step!(
         r"the other device receives nothing within the timeout",
-        other_receives_nothing,
+        other_receives_nothing
     ),
-    (
-        r#""(\w+)" sends a REGISTER for (the profile's user|another user's AoR) without credentials"#,
-        auth_register,
+    legacy_step!(
+        r#""(?<p0>\w+)" sends a REGISTER for (?<p1>the profile's user|another user's AoR) without credentials"#,
+        auth_register
     ),
-    (r#""(\w+)" receives a Digest challenge"#, digest_challenge),
-    (r"the challenge offers SHA-256", offers_sha256),
-    (
-        r#""(\w+)" answers the challenge with (the profile's credentials|a wrong password)"#,
-        answer_challenge,
+    legacy_step!(
+        r#""(?<p0>\w+)" receives a Digest challenge"#,
+        digest_challenge
+    ),
+    legacy_step!(r"the challenge offers SHA-256", offers_sha256),
+    legacy_step!(
+        r#""(?<p0>\w+)" answers the challenge with (?<p1>the profile's credentials|a wrong password)"#,
+        answer_challenge
     ),
 ];
 
@@ -912,7 +924,7 @@ fn registered_over<'a>(w: &'a mut World, a: Vec<String>, _: &'a CaseStep) -> Ste
         let name = a[0].clone();
         let secure = a[1] == "WSS";
         if w.conn(&name).is_none() {
-            open(w, &name, secure).await?;
+            w.open_sip(&name, secure).await?;
         } else if w.is_secure(&name) != secure {
             return Err(StepError::harness(format!(
                 "{name} is already open, but not over {}",
@@ -938,7 +950,7 @@ Content-Length: 0
             ),
             &name,
         );
-        send_sip(w, &name, &text, false).await?;
+        w.send_sip(&name, &text, false).await?;
         let resp = final_response(w, &name).await?;
         match status(&resp) {
             Some(200) => {}
@@ -978,7 +990,7 @@ fn sends_with_gruus<'a>(w: &'a mut World, a: Vec<String>, s: &'a CaseStep) -> St
             .ok_or_else(|| StepError::harness("this step needs the message as a docstring"))?;
         let filled = fill_gruus(doc, &w.ext::<Learned>().gruus)?;
         let text = w.render(&filled, &conn);
-        send_sip(w, &conn, &text, false).await
+        w.send_sip(&conn, &text, false).await
     })
 }
 
@@ -1154,7 +1166,7 @@ Content-Length: 0
         let text = w.render(&template, &conn);
         let msg = Message::parse(text.as_bytes())
             .map_err(|e| StepError::harness(format!("the REGISTER built does not parse: {e}")))?;
-        send_sip(w, &conn, &text, false).await?;
+        w.send_sip(&conn, &text, false).await?;
         w.ext::<AuthExchange>().sent.insert(conn, msg);
         Ok(())
     })
@@ -1204,7 +1216,7 @@ fn answer_challenge<'a>(w: &'a mut World, a: Vec<String>, _: &'a CaseStep) -> St
         let cnonce = w.render("c{n}", &conn).trim().to_string();
         let req = with_credentials(&sent, &resp, &auth.username, &password, &branch, &cnonce)?;
         let text = String::from_utf8_lossy(&req.to_bytes()).into_owned();
-        send_sip(w, &conn, &text, false).await?;
+        w.send_sip(&conn, &text, false).await?;
         w.ext::<AuthExchange>().sent.insert(conn, req);
         Ok(())
     })
@@ -1307,7 +1319,7 @@ async fn poll_message(
             other => {
                 return Err(StepError::broken(format!(
                     "expected a SIP {what} or nothing on {conn}, got {}",
-                    crate::world::describe(&other)
+                    crate::wire::describe(&other)
                 )));
             }
         }
@@ -1356,7 +1368,8 @@ fn device_answers<'a>(w: &'a mut World, a: Vec<String>, _: &'a CaseStep) -> Step
         let code: u16 = a[0].parse().map_err(|_| StepError::harness("bad status"))?;
         let req = last_request(w, &got)?.clone();
         let resp = sipws_reference::proxy::response::response(&req, code, "answered", Vec::new());
-        send_sip(w, &got, &String::from_utf8_lossy(&resp.to_bytes()), false).await
+        w.send_sip(&got, &String::from_utf8_lossy(&resp.to_bytes()), false)
+            .await
     })
 }
 

@@ -36,118 +36,127 @@ use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
 
-use super::sip::send_sip;
-use super::{StepError, StepFn, StepFuture, StepResult};
+use crate::legacy_step;
 use crate::step;
+use crate::step::{StepDef, StepError, StepFuture, StepResult};
 use crate::suite::CaseStep;
 use crate::verdict::Level;
 use crate::wire::transcript::printable;
 use crate::world::World;
 
-pub const STEPS: &[(&str, StepFn)] = &[
-    (
-        r#"a UDP phone "(\w+)" registered with the target"#,
-        udp_phone_registered,
+pub const STEPS: &[StepDef<World>] = &[
+    legacy_step!(
+        r#"a UDP phone "(?<p0>\w+)" registered with the target"#,
+        udp_phone_registered
     ),
-    (
-        r#"the UDP phone "(\w+)" receives an? ([A-Z]+)"#,
-        phone_receives_request,
+    legacy_step!(
+        r#"the UDP phone "(?<p0>\w+)" receives an? (?<p1>[A-Z]+)"#,
+        phone_receives_request
     ),
-    (r#"the UDP phone "(\w+)" answers (\d{3})"#, phone_answers),
-    (
-        r#"the UDP phone "(\w+)" receives a final response with status (\d{3})"#,
-        phone_receives_final,
+    legacy_step!(
+        r#"the UDP phone "(?<p0>\w+)" answers (?<p1>\d{3})"#,
+        phone_answers
     ),
-    (
-        r#"the UDP phone "(\w+)" sends ([A-Z]+) in the dialog"#,
-        phone_sends_in_dialog,
+    legacy_step!(
+        r#"the UDP phone "(?<p0>\w+)" receives a final response with status (?<p1>\d{3})"#,
+        phone_receives_final
     ),
-    (
-        r#"a listener standing in for "(\w+)"'s address"#,
-        listener_stands_in,
+    legacy_step!(
+        r#"the UDP phone "(?<p0>\w+)" sends (?<p1>[A-Z]+) in the dialog"#,
+        phone_sends_in_dialog
     ),
-    (
+    legacy_step!(
+        r#"a listener standing in for "(?<p0>\w+)"'s address"#,
+        listener_stands_in
+    ),
+    legacy_step!(
         r"the listener sees no connection attempt",
-        listener_sees_nothing,
+        listener_sees_nothing
     ),
-    (
+    legacy_step!(
         r"the listener receives a SIP request over TCP",
-        listener_receives_tcp,
+        listener_receives_tcp
     ),
-    (
-        r#"the request the listener received has a Content-Length matching the body "(\w+)" sent"#,
-        listener_request_content_length,
+    legacy_step!(
+        r#"the request the listener received has a Content-Length matching the body "(?<p0>\w+)" sent"#,
+        listener_request_content_length
     ),
-    (
-        r#""(\w+)" sends, with routing placeholders:"#,
-        sends_with_placeholders,
+    legacy_step!(
+        r#""(?<p0>\w+)" sends, with routing placeholders:"#,
+        sends_with_placeholders
     ),
-    (
-        r#""(\w+)" receives a final response within the timeout"#,
-        receives_final,
+    legacy_step!(
+        r#""(?<p0>\w+)" receives a final response within the timeout"#,
+        receives_final
     ),
-    (
-        r#""(\w+)" receives a final error response within the timeout"#,
-        receives_final_error,
+    legacy_step!(
+        r#""(?<p0>\w+)" receives a final error response within the timeout"#,
+        receives_final_error
     ),
-    (
-        r#""(\w+)" receives a final response with status (\d{3})"#,
-        receives_final_status,
+    legacy_step!(
+        r#""(?<p0>\w+)" receives a final response with status (?<p1>\d{3})"#,
+        receives_final_status
     ),
-    (r"the final status is (\d{3}) or (\d{3})", final_status_is),
-    (r#""(\w+)" accepts the INVITE"#, accepts_invite),
-    (r#""(\w+)" sends ([A-Z]+) in the dialog"#, sends_in_dialog),
-    (
-        r#""(\w+)" sends ([A-Z]+) in the dialog with one character of the flow token changed"#,
-        sends_in_dialog_tampered,
+    legacy_step!(
+        r"the final status is (?<p0>\d{3}) or (?<p1>\d{3})",
+        final_status_is
     ),
-    (
-        r#"the INVITE "(\w+)" received carries (\d+) Record-Route values?"#,
-        rr_count,
+    legacy_step!(r#""(?<p0>\w+)" accepts the INVITE"#, accepts_invite),
+    legacy_step!(
+        r#""(?<p0>\w+)" sends (?<p1>[A-Z]+) in the dialog"#,
+        sends_in_dialog
     ),
-    (
-        r#"the INVITE "(\w+)" received carries a Record-Route of the target"#,
-        rr_present,
+    legacy_step!(
+        r#""(?<p0>\w+)" sends (?<p1>[A-Z]+) in the dialog with one character of the flow token changed"#,
+        sends_in_dialog_tampered
     ),
-    (
-        r#"the Record-Route transports of the INVITE "(\w+)" received are (.+)"#,
-        rr_transports,
+    legacy_step!(
+        r#"the INVITE "(?<p0>\w+)" received carries (?<p1>\d+) Record-Route values?"#,
+        rr_count
     ),
-    (
-        r#"no Record-Route value of the INVITE "(\w+)" received has transport=tls"#,
-        rr_no_tls,
+    legacy_step!(
+        r#"the INVITE "(?<p0>\w+)" received carries a Record-Route of the target"#,
+        rr_present
     ),
-    (
-        r#"every Record-Route value of the INVITE "(\w+)" received is a sips: URI"#,
-        rr_all_sips,
+    legacy_step!(
+        r#"the Record-Route transports of the INVITE "(?<p0>\w+)" received are (?<p1>.+)"#,
+        rr_transports
     ),
-    (
-        r#"every Record-Route value of the INVITE "(\w+)" received names a WebSocket transport"#,
-        rr_websocket,
+    legacy_step!(
+        r#"no Record-Route value of the INVITE "(?<p0>\w+)" received has transport=tls"#,
+        rr_no_tls
     ),
-    (
-        r#"the Record-Route value with transport=(\w+) of the INVITE "(\w+)" received has a user part"#,
-        rr_user_part,
+    legacy_step!(
+        r#"every Record-Route value of the INVITE "(?<p0>\w+)" received is a sips: URI"#,
+        rr_all_sips
     ),
-    (
-        r#"the Record-Route of the 200 "(\w+)" received is the one "(\w+)" received"#,
-        rr_unchanged,
+    legacy_step!(
+        r#"every Record-Route value of the INVITE "(?<p0>\w+)" received names a WebSocket transport"#,
+        rr_websocket
     ),
-    (
-        r#"the ([A-Z]+) "(\w+)" received has a new top Via with transport (\w+) above the Via of "(\w+)""#,
-        new_top_via,
+    legacy_step!(
+        r#"the Record-Route value with transport=(?<p0>\w+) of the INVITE "(?<p1>\w+)" received has a user part"#,
+        rr_user_part
     ),
-    (
-        r#"the ([A-Z]+) "(\w+)" received has Max-Forwards (\d+)"#,
-        max_forwards_is,
+    legacy_step!(
+        r#"the Record-Route of the 200 "(?<p0>\w+)" received is the one "(?<p1>\w+)" received"#,
+        rr_unchanged
     ),
-    (
-        r#"the ([A-Z]+) "(\w+)" received has no Route header"#,
-        no_route,
+    legacy_step!(
+        r#"the (?<p0>[A-Z]+) "(?<p1>\w+)" received has a new top Via with transport (?<p2>\w+) above the Via of "(?<p3>\w+)""#,
+        new_top_via
     ),
-    (
-        r#"the ([A-Z]+) "(\w+)" received has a Content-Length matching its body"#,
-        content_length_matches,
+    legacy_step!(
+        r#"the (?<p0>[A-Z]+) "(?<p1>\w+)" received has Max-Forwards (?<p2>\d+)"#,
+        max_forwards_is
+    ),
+    legacy_step!(
+        r#"the (?<p0>[A-Z]+) "(?<p1>\w+)" received has no Route header"#,
+        no_route
+    ),
+    legacy_step!(
+        r#"the (?<p0>[A-Z]+) "(?<p1>\w+)" received has a Content-Length matching its body"#,
+        content_length_matches
     ),
 ];
 
@@ -1385,7 +1394,7 @@ fn sends_with_placeholders<'a>(
         let filled = fill_routing(w, doc)?;
         let text = w.render(&filled, &conn);
         state(w).sent.insert(conn.clone(), text.clone());
-        send_sip(w, &conn, &text, false).await
+        w.send_sip(&conn, &text, false).await
     })
 }
 
@@ -1464,7 +1473,8 @@ fn accepts_invite<'a>(w: &'a mut World, a: Vec<String>, _: &'a CaseStep) -> Step
         let st = state(w);
         st.dialogs.insert(conn.clone(), d);
         st.invites.insert(conn.clone(), req);
-        send_sip(w, &conn, &String::from_utf8_lossy(&resp.to_bytes()), false).await
+        w.send_sip(&conn, &String::from_utf8_lossy(&resp.to_bytes()), false)
+            .await
     })
 }
 
@@ -1492,7 +1502,7 @@ async fn send_in_dialog(w: &mut World, conn: &str, method: &str, tamper: bool) -
         &routes,
     );
     let text = w.render(&text, conn);
-    send_sip(w, conn, &text, false).await
+    w.send_sip(conn, &text, false).await
 }
 
 fn sends_in_dialog<'a>(w: &'a mut World, a: Vec<String>, _: &'a CaseStep) -> StepFuture<'a> {

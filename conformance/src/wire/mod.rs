@@ -12,6 +12,6 @@ pub mod transcript;
 pub mod upgrade;
 
 pub use frame::{Length, RawFrame};
-pub use probe::{Probe, ProbeError, Received};
+pub use probe::{Probe, ProbeError, Received, describe};
 pub use transcript::{Direction, Entry, Transcript};
 pub use upgrade::UpgradeRequest;

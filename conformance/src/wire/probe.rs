@@ -296,6 +296,18 @@ impl Probe {
     }
 }
 
+/// A one-line description of what a read returned.
+pub fn describe(r: &Received) -> String {
+    match r {
+        Received::Http { status, .. } => format!("HTTP {status}"),
+        Received::NotHttp(b) => format!("{} bytes that are not an HTTP response", b.len()),
+        Received::Frame(f) => f.describe(),
+        Received::BadFrame(b) => format!("an undecodable frame header ({} bytes)", b.len()),
+        Received::Closed => "the connection closed".into(),
+        Received::Timeout => "nothing in time".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

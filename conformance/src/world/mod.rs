@@ -10,9 +10,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use sipws_reference::sip::Message;
 
-use crate::steps::StepError;
+use crate::step::StepError;
 use crate::target::Target;
-use crate::wire::{Probe, Received, Transcript};
+use crate::wire::{Probe, Received, Transcript, describe};
+
+mod sip;
 
 static NEXT: AtomicU64 = AtomicU64::new(1);
 
@@ -55,18 +57,6 @@ pub struct World {
     nonce: String,
     /// State that one step module keeps for its own steps (a UDP socket, a listener), by type.
     ext: HashMap<TypeId, Box<dyn Any + Send>>,
-}
-
-/// A one-line description of what a read returned.
-pub fn describe(r: &Received) -> String {
-    match r {
-        Received::Http { status, .. } => format!("HTTP {status}"),
-        Received::NotHttp(b) => format!("{} bytes that are not an HTTP response", b.len()),
-        Received::Frame(f) => f.describe(),
-        Received::BadFrame(b) => format!("an undecodable frame header ({} bytes)", b.len()),
-        Received::Closed => "the connection closed".into(),
-        Received::Timeout => "nothing in time".into(),
-    }
 }
 
 impl World {
@@ -119,6 +109,13 @@ impl World {
 
     pub fn observe(&mut self, what: impl Into<String>) {
         self.observed.push(what.into());
+    }
+
+    /// The last SIP response a step read, or a harness error when none was.
+    pub fn last_response(&self) -> Result<&Message, StepError> {
+        self.last_response
+            .as_ref()
+            .ok_or_else(|| StepError::harness("no response was received yet"))
     }
 
     /// A step module's own state, created on first use.
