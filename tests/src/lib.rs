@@ -10,3 +10,4 @@ pub fn data_path(relative: &str) -> PathBuf {
 }
 
 pub mod interop;
+pub mod verdicts;

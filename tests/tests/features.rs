@@ -44,6 +44,11 @@ fn main() -> ExitCode {
         if console::write(&report, true, &mut out).is_ok() {
             print!("{}", String::from_utf8_lossy(&out));
         }
+        // The case ids and outcomes are pinned: a case added, dropped or re-graded shows here.
+        if let Err(diff) = sipws_tests::verdicts::check("embedded.tsv", &report.verdicts) {
+            eprintln!("{diff}");
+            return ExitCode::FAILURE;
+        }
         let bad = report.summary.fail + report.summary.warn + report.summary.error;
         let good = report.summary.get(Outcome::Pass) + report.summary.info;
         println!(

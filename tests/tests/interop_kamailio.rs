@@ -2,9 +2,10 @@
 //! peer: the whole conformance suite against it over ws and wss, and two reference clients
 //! registering and exchanging MESSAGEs through it.
 //!
-//! The suite's verdicts are Kamailio's, not ours to tune: the test asserts only that the run
-//! completes without harness errors and that every `fail` and `warn` carries the evidence
-//! (the bytes exchanged) that backs it. The full report goes to `target/interop/`
+//! The suite's verdicts are Kamailio's, not ours to tune: the test asserts that the run
+//! completes without harness errors, that every `fail` and `warn` carries the evidence
+//! (the bytes exchanged) that backs it, and that every verdict is the one pinned in
+//! `tests/verdicts/kamailio.tsv`. The full report goes to `target/interop/`
 //! (`kamailio-suite.json`, `kamailio-suite.txt`) and the README's interop matrix row to
 //! `target/interop/matrix/`.
 //!
@@ -293,6 +294,11 @@ fn interop_kamailio_conformance_suite_over_ws_and_wss() {
         report.summary.pass > 0,
         "Kamailio passed nothing: the run did not reach it"
     );
+    // Every verdict on this real server is pinned (tests/verdicts/kamailio.tsv): a change of
+    // the suite that flips one fails here until the table, and the reason, are updated.
+    if let Err(diff) = sipws_tests::verdicts::check("kamailio.tsv", &report.verdicts) {
+        panic!("{diff}");
+    }
 }
 
 async fn client(url: &str, user: &str, ca: &str) -> Client {
