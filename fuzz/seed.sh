@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the seed corpora fuzz/corpus/<target>/ from the committed test vectors (vectors/*.json)
-# and the RFC 4475 torture messages (../shared/data/rfc4475/*.dat beside the repository).
+# and the RFC 4475 torture messages (tests/data/rfc4475/*.dat, committed in this repository).
 # Generated, never committed (fuzz/.gitignore). Seeds are added next to whatever a previous run
 # left in the corpus; files are named by their SHA-1, so re-running adds no duplicates.
 #
@@ -8,18 +8,16 @@
 set -euo pipefail
 fuzz_dir="$(cd "$(dirname "$0")" && pwd)"
 repo="$(dirname "$fuzz_dir")"
-rfc4475="$fuzz_dir/../../shared/data/rfc4475"
+rfc4475="$repo/tests/data/rfc4475"
 
 if ! command -v python3 >/dev/null; then
   echo "seed.sh: python3 not found; the corpora start empty" >&2
   mkdir -p "$fuzz_dir"/corpus/{sip_message,sip_uri,sip_via,ws_upgrade_request,ws_frames,proxy_events}
   exit 0
 fi
-if [ -d "$rfc4475" ]; then
-  rfc4475="$(cd "$rfc4475" && pwd)"
-else
-  echo "seed.sh: $rfc4475 not found; seeding from vectors/ only" >&2
-  rfc4475=""
+if [ ! -d "$rfc4475" ]; then
+  echo "seed.sh: $rfc4475 not found: the checkout is incomplete" >&2
+  exit 1
 fi
 
 python3 - "$repo/vectors" "$fuzz_dir/corpus" "$rfc4475" <<'PY'
@@ -57,11 +55,10 @@ for t in tests("no-connect"):
     messages += [r["message"].encode() for r in i.get("registers", [])]
     if "request" in i:
         messages.append(i["request"]["message"].encode())
-if rfc4475:
-    for name in sorted(os.listdir(rfc4475)):
-        if name.endswith(".dat"):
-            with open(os.path.join(rfc4475, name), "rb") as f:
-                messages.append(f.read())
+for name in sorted(os.listdir(rfc4475)):
+    if name.endswith(".dat"):
+        with open(os.path.join(rfc4475, name), "rb") as f:
+            messages.append(f.read())
 for m in messages:
     add("sip_message", m)
 

@@ -2,6 +2,7 @@
 //! ([`wire`]), the verdict model ([`verdict`]) and the report writers ([`report`]). The `sipws`
 //! binary is built on it.
 
+pub mod catalogue;
 pub mod embedded;
 pub mod judge;
 pub mod report;

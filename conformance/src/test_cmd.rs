@@ -167,13 +167,7 @@ pub fn test(args: &TestArgs) -> Result<ExitCode> {
     }
     if args.list {
         for c in &cases {
-            println!(
-                "{:<48} {:<6} [{}] {}",
-                c.info.id,
-                c.info.level.as_str(),
-                c.info.reqs.join(" "),
-                c.info.title
-            );
+            println!("{}", console::case_listing(&c.info));
         }
         println!("{} cases", cases.len());
         return Ok(ExitCode::SUCCESS);

@@ -1,10 +1,14 @@
-//! One verdict model for every case the suite runs (DESIGN.md "Conformance runner"): what was
-//! checked (case id, requirement IDs, level), what came of it, and the evidence.
+//! One verdict model for every case the suite runs (and every vector `sipws vectors check`
+//! checks): what was checked (case id, requirement IDs, level), what came of it, and the
+//! evidence. A [`Report`] also carries, for each requirement ID its verdicts cite, the clause
+//! and text of the embedded catalogue ([`crate::catalogue`]).
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Serialize;
 
+use crate::catalogue::{self, Requirement};
 use crate::wire::Transcript;
 
 /// How strongly the requirements of a case bind (RFC 2119 keyword of the clauses it checks).
@@ -14,7 +18,8 @@ pub enum Level {
     Must,
     Should,
     May,
-    /// Observation only: no requirement decides the answer (REQUIREMENTS §5 choices).
+    /// Observation only: no requirement decides the answer (the choices of
+    /// `spec/requirements.md` §5).
     Info,
 }
 
@@ -100,7 +105,7 @@ pub struct CaseInfo {
     pub id: String,
     pub title: String,
     pub subject: String,
-    /// IDs from REQUIREMENTS.md, e.g. `7118-4.1-b`.
+    /// IDs from `spec/requirements.md`, e.g. `7118-4.1-b`.
     pub reqs: Vec<String>,
     pub level: Level,
     pub needs: Vec<String>,
@@ -117,7 +122,8 @@ pub struct Verdict {
     /// Why: the expectation that was broken, the capability missing, the harness error; or
     /// for a pass, what was confirmed.
     pub message: String,
-    /// Where the RFCs allow several answers, which one the target gave (REQUIREMENTS §5).
+    /// Where the RFCs allow several answers, which one the target gave
+    /// (`spec/requirements.md` §5).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub observed: Option<String>,
     pub duration_ms: u64,
@@ -179,6 +185,33 @@ impl fmt::Display for Tally {
     }
 }
 
+/// What the catalogue says of one requirement a report cites.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CitedRequirement {
+    /// `RFC 7118`.
+    pub rfc: String,
+    /// The section as the catalogue writes it: `4.1`, `App. A.1`, `4.2.1 (5)`.
+    pub section: String,
+    /// `RFC 7118 §4.1`.
+    pub clause: String,
+    /// The RFC 2119 keyword as written (`MUST`, `SHOULD / MAY`, `derived MUST`, ...).
+    pub level: String,
+    /// The requirement, paraphrased.
+    pub text: String,
+}
+
+impl From<&Requirement> for CitedRequirement {
+    fn from(r: &Requirement) -> Self {
+        CitedRequirement {
+            rfc: r.rfc.clone(),
+            section: r.section.clone(),
+            clause: r.clause(),
+            level: r.level.clone(),
+            text: r.text.clone(),
+        }
+    }
+}
+
 /// A whole run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Report {
@@ -190,6 +223,9 @@ pub struct Report {
     pub duration_ms: u64,
     pub summary: Tally,
     pub verdicts: Vec<Verdict>,
+    /// Every requirement ID the verdicts cite that the catalogue has, with its clause and text
+    /// (an ID the catalogue lacks is left out here and named as such in the other reports).
+    pub requirements: BTreeMap<String, CitedRequirement>,
 }
 
 impl Report {
@@ -197,8 +233,16 @@ impl Report {
 
     pub fn new(target: impl Into<String>, duration_ms: u64, verdicts: Vec<Verdict>) -> Self {
         let mut summary = Tally::default();
+        let mut requirements = BTreeMap::new();
         for v in &verdicts {
             summary.add(v.outcome);
+            for id in &v.case.reqs {
+                if let Some(r) = catalogue::lookup(id) {
+                    requirements
+                        .entry(id.clone())
+                        .or_insert_with(|| CitedRequirement::from(r));
+                }
+            }
         }
         Report {
             format: Self::FORMAT,
@@ -207,10 +251,11 @@ impl Report {
             duration_ms,
             summary,
             verdicts,
+            requirements,
         }
     }
 
-    /// The exit status DESIGN.md fixes: 0 when nothing failed, 1 when a MUST was broken.
+    /// The exit status: 0 when nothing failed, 1 when a MUST was broken.
     /// Harness errors also give 1: a run that could not check everything has not passed.
     pub fn exit_code(&self) -> u8 {
         if self.summary.fail > 0 || self.summary.error > 0 {
@@ -218,5 +263,53 @@ impl Report {
         } else {
             0
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn verdict(reqs: &[&str]) -> Verdict {
+        Verdict {
+            case: CaseInfo {
+                id: "subprotocol/sip-alone".into(),
+                title: "t".into(),
+                subject: "subprotocol".into(),
+                reqs: reqs.iter().map(|r| r.to_string()).collect(),
+                level: Level::Must,
+                needs: Vec::new(),
+                location: "features/subprotocol.feature:11".into(),
+            },
+            outcome: Outcome::Pass,
+            message: "ok".into(),
+            observed: None,
+            duration_ms: 1,
+            evidence: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_report_carries_clause_and_text_of_each_cited_requirement_once() {
+        let report = Report::new(
+            "x",
+            1,
+            vec![
+                verdict(&["7118-4.1-b", "6455-4.2.2-d"]),
+                verdict(&["7118-4.1-b", "9999-1-a"]),
+            ],
+        );
+        let ids: Vec<&str> = report.requirements.keys().map(String::as_str).collect();
+        assert_eq!(
+            ids,
+            ["6455-4.2.2-d", "7118-4.1-b"],
+            "unknown IDs are left out"
+        );
+        let r = &report.requirements["7118-4.1-b"];
+        assert_eq!(r.rfc, "RFC 7118");
+        assert_eq!(r.section, "4.1");
+        assert_eq!(r.clause, "RFC 7118 §4.1");
+        assert_eq!(r.level, "MUST");
+        assert!(r.text.contains("`sip`"), "{}", r.text);
     }
 }

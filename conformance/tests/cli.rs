@@ -163,8 +163,31 @@ fn test_runs_the_suite_against_the_embedded_server_and_passes() {
         serde_json::from_slice(&std::fs::read(&json).expect("json written")).expect("valid JSON");
     assert_eq!(v["summary"]["fail"], 0);
     assert!(v["verdicts"].as_array().is_some_and(|a| !a.is_empty()));
+    // Each requirement cited comes with its clause and text, in both reports.
+    let text = &sipws::catalogue::lookup("7936-2-a")
+        .expect("7936-2-a is in the catalogue")
+        .text;
+    assert_eq!(v["requirements"]["7936-2-a"]["clause"], "RFC 7936 §2");
+    assert_eq!(v["requirements"]["7936-2-a"]["text"], text.as_str());
+    let cited: std::collections::BTreeSet<&str> = v["verdicts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|c| c["reqs"].as_array().into_iter().flatten())
+        .filter_map(|r| r.as_str())
+        .collect();
+    for id in &cited {
+        assert!(
+            v["requirements"][id]["text"].is_string(),
+            "{id} has no text in the JSON report"
+        );
+    }
     let xml = std::fs::read_to_string(&junit).expect("junit written");
     assert!(xml.contains("<testsuites name=\"sipws\""));
+    assert!(
+        xml.contains("<property name=\"requirement\" value=\"7936-2-a — RFC 7936 §2: "),
+        "{xml}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -195,4 +218,26 @@ fn test_list_shows_the_selected_cases() {
     let out = stdout(&o);
     assert!(out.contains("subprotocol/upper-case-sip-only"));
     assert!(!out.contains("handshake/post-is-refused"));
+}
+
+#[test]
+fn test_list_names_each_requirement_with_its_clause_and_text() {
+    let o = sipws(&["test", "--list", "--case", "subprotocol/sip-alone"], b"");
+    assert_eq!(o.status.code(), Some(0));
+    let out = stdout(&o);
+    let text = &sipws::catalogue::lookup("7118-4.1-b")
+        .expect("7118-4.1-b is in the catalogue")
+        .text;
+    assert!(!text.is_empty());
+    assert!(
+        out.lines()
+            .any(|l| l == format!("    7118-4.1-b — RFC 7118 §4.1: {text}")),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("    6455-4.2.2-d — RFC 6455 §4.2.2 (4 /subprotocol/), 4.3: ")),
+        "{out}"
+    );
+    assert!(!out.contains("not in the requirement catalogue"), "{out}");
 }

@@ -1,7 +1,8 @@
 //! The JSON report validates against the committed schema (`conformance/report.schema.json`).
 //! The schema uses a small subset of JSON Schema (type, enum, required, properties,
-//! additionalProperties: false, items, minimum, $ref to $defs), checked here by a validator of
-//! exactly that subset, so a field added to the report without the schema fails this test.
+//! additionalProperties: false or a schema, items, minimum, $ref to $defs), checked here by a
+//! validator of exactly that subset, so a field added to the report without the schema fails
+//! this test.
 
 use serde_json::Value;
 use sipws::verdict::{CaseInfo, Level, Outcome, Report, Verdict};
@@ -51,12 +52,18 @@ fn check(schema: &Value, root: &Value, v: &Value, path: &str) -> Result<(), Stri
             }
         }
         for (k, val) in obj {
-            match props.and_then(|p| p.get(k)) {
-                Some(s) => check(s, root, val, &format!("{path}.{k}"))?,
-                None if schema.get("additionalProperties") == Some(&Value::Bool(false)) => {
+            match (
+                props.and_then(|p| p.get(k)),
+                schema.get("additionalProperties"),
+            ) {
+                (Some(s), _) => check(s, root, val, &format!("{path}.{k}"))?,
+                (None, Some(Value::Bool(false))) => {
                     return Err(format!("{path}: property {k} is not in the schema"));
                 }
-                None => {}
+                (None, Some(extra @ Value::Object(_))) => {
+                    check(extra, root, val, &format!("{path}.{k}"))?
+                }
+                (None, _) => {}
             }
         }
     }
@@ -87,7 +94,7 @@ fn sample() -> Report {
             id: "framing/x".into(),
             title: "t".into(),
             subject: "framing".into(),
-            reqs: vec!["6455-5.1-b".into()],
+            reqs: vec!["6455-5.1-b".into(), "7118-4.1-b".into()],
             level: Level::Must,
             needs: vec!["wss".into()],
             location: "features/framing.feature:3".into(),
@@ -128,5 +135,49 @@ fn the_checker_catches_a_report_that_breaks_the_schema() {
     assert!(check(&schema, &schema, &report, "$").is_err());
     let mut report = serde_json::to_value(sample()).expect("serializes");
     report["extra"] = Value::Bool(true);
+    assert!(check(&schema, &schema, &report, "$").is_err());
+}
+
+#[test]
+fn the_json_report_gives_clause_and_text_for_every_cited_requirement() {
+    let mut out = Vec::new();
+    sipws::report::write_json(&sample(), &mut out).expect("writes");
+    let report: Value = serde_json::from_slice(&out).expect("report is JSON");
+    let requirements = report["requirements"]
+        .as_object()
+        .expect("a top-level requirements object");
+    let mut keys: Vec<&str> = requirements.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["6455-5.1-b", "7118-4.1-b"]);
+    let r = &requirements["7118-4.1-b"];
+    assert_eq!(r["rfc"], "RFC 7118");
+    assert_eq!(r["section"], "4.1");
+    assert_eq!(r["clause"], "RFC 7118 §4.1");
+    assert_eq!(r["level"], "MUST");
+    let catalogue = sipws::catalogue::lookup("7118-4.1-b").expect("in the catalogue");
+    assert_eq!(r["text"], catalogue.text.as_str());
+    assert!(!catalogue.text.is_empty());
+    assert_eq!(requirements["6455-5.1-b"]["clause"], "RFC 6455 §5.1");
+    // The fields a before/after comparison reads are unchanged.
+    assert_eq!(report["verdicts"][0]["id"], "framing/x");
+    assert_eq!(report["verdicts"][1]["outcome"], "fail");
+    assert_eq!(report["verdicts"][0]["reqs"][1], "7118-4.1-b");
+}
+
+#[test]
+fn the_checker_catches_a_requirement_without_its_text() {
+    let schema: Value =
+        serde_json::from_str(include_str!("../report.schema.json")).expect("schema is JSON");
+    let mut report = serde_json::to_value(sample()).expect("serializes");
+    report["requirements"]["7118-4.1-b"]
+        .as_object_mut()
+        .expect("an object")
+        .remove("text");
+    assert!(check(&schema, &schema, &report, "$").is_err());
+    let mut report = serde_json::to_value(sample()).expect("serializes");
+    report
+        .as_object_mut()
+        .expect("an object")
+        .remove("requirements");
     assert!(check(&schema, &schema, &report, "$").is_err());
 }

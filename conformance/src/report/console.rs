@@ -1,10 +1,29 @@
 //! The console report: one line per case (verdict, id, requirements, why), then a summary by
-//! subject and by level.
+//! subject and by level; and the listing of `sipws test --list`, which names each requirement
+//! with its clause and text.
 
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use crate::verdict::{Outcome, Report, Tally, Verdict};
+use crate::catalogue;
+use crate::verdict::{CaseInfo, Outcome, Report, Tally, Verdict};
+
+/// One case of `sipws test --list`: id, level, requirement IDs and title on the first line,
+/// then one indented line per requirement with its clause and text from the catalogue.
+pub fn case_listing(c: &CaseInfo) -> String {
+    let mut s = format!(
+        "{:<48} {:<6} [{}] {}",
+        c.id,
+        c.level.as_str(),
+        c.reqs.join(" "),
+        c.title
+    );
+    for id in &c.reqs {
+        s.push_str("\n    ");
+        s.push_str(&catalogue::describe(id));
+    }
+    s
+}
 
 pub fn case_line(v: &Verdict) -> String {
     let tag = match v.outcome {
@@ -70,6 +89,40 @@ pub fn write(report: &Report, verbose: bool, out: &mut impl Write) -> std::io::R
 mod tests {
     use super::*;
     use crate::verdict::{CaseInfo, Level, Outcome, Verdict};
+
+    #[test]
+    fn the_listing_names_each_requirement_with_clause_and_text() {
+        let c = CaseInfo {
+            id: "subprotocol/upper-case-sip-only".into(),
+            title: "Offering only \"SIP\" is refused".into(),
+            subject: "subprotocol".into(),
+            reqs: vec!["7936-2-a".into(), "7118-4.1-c".into(), "9999-1-a".into()],
+            level: Level::Must,
+            needs: Vec::new(),
+            location: "features/subprotocol.feature:53".into(),
+        };
+        let text = case_listing(&c);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 4, "{text}");
+        assert!(lines[0].starts_with("subprotocol/upper-case-sip-only"));
+        assert!(
+            lines[0].ends_with(
+                "must   [7936-2-a 7118-4.1-c 9999-1-a] Offering only \"SIP\" is refused"
+            )
+        );
+        let rfc7936 = catalogue::lookup("7936-2-a").expect("in the catalogue");
+        assert_eq!(
+            lines[1],
+            format!("    7936-2-a — RFC 7936 §2: {}", rfc7936.text)
+        );
+        assert!(!rfc7936.text.is_empty());
+        assert!(
+            lines[2].starts_with("    7118-4.1-c — RFC 7118 §4.1 + RFC 6455 §4.2.2: "),
+            "{}",
+            lines[2]
+        );
+        assert_eq!(lines[3], "    9999-1-a — not in the requirement catalogue");
+    }
 
     #[test]
     fn lines_and_summary() {

@@ -1,6 +1,9 @@
 //! JUnit XML that strict parsers accept: one `<testsuite>` per subject; every `<testcase>` has
 //! `name` and `classname`; `fail` is `<failure>`, `skip` is `<skipped>`, a harness error is
-//! `<error>`; `warn` and `info` pass, with their message in `<system-out>`.
+//! `<error>`; `warn` and `info` pass, with their message in `<system-out>`. Each testcase
+//! opens with `<properties>`: one `<property name="requirement">` per requirement ID it
+//! checks, whose value is the ID with its clause and text from the embedded catalogue
+//! (`7118-4.1-b — RFC 7118 §4.1: ...`).
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -8,6 +11,7 @@ use std::io::Write;
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 
+use crate::catalogue;
 use crate::verdict::{Outcome, Report, Tally, Verdict};
 
 fn secs(ms: u64) -> String {
@@ -25,7 +29,10 @@ fn counts(t: &Tally) -> [(&'static str, String); 4] {
 
 /// The body of a `<failure>`/`<error>`/`<system-out>`: message, requirements, evidence.
 fn details(v: &Verdict) -> String {
-    let mut s = format!("{}\nrequirements: {}\n", v.message, v.case.reqs.join(", "));
+    let mut s = format!("{}\nrequirements:\n", v.message);
+    for id in &v.case.reqs {
+        s.push_str(&format!("  {}\n", catalogue::describe(id)));
+    }
     if let Some(o) = &v.observed {
         s.push_str(&format!("observed: {o}\n"));
     }
@@ -74,6 +81,17 @@ pub fn write(report: &Report, out: &mut impl Write) -> std::io::Result<()> {
             case.push_attribute(("classname", classname.as_str()));
             case.push_attribute(("time", secs(v.duration_ms).as_str()));
             w.write_event(Event::Start(case))?;
+            if !v.case.reqs.is_empty() {
+                w.write_event(Event::Start(BytesStart::new("properties")))?;
+                for id in &v.case.reqs {
+                    let mut p = BytesStart::new("property");
+                    p.push_attribute(("name", "requirement"));
+                    // Attribute values are escaped by quick-xml (`&`, `<`, `>`, quotes).
+                    p.push_attribute(("value", catalogue::describe(id).as_str()));
+                    w.write_event(Event::Empty(p))?;
+                }
+                w.write_event(Event::End(BytesEnd::new("properties")))?;
+            }
             let body = details(v);
             let element = match v.outcome {
                 Outcome::Fail => Some("failure"),
@@ -191,5 +209,89 @@ mod tests {
             )
         );
         assert!(xml.contains("&lt;expected&gt; &amp;"), "{xml}");
+    }
+
+    /// Every testcase names its requirements with clause and text in `<properties>`, escaped,
+    /// before the outcome element; an ID the catalogue lacks says so.
+    #[test]
+    fn testcases_carry_their_requirements_as_properties() {
+        let mut report = sample();
+        report.verdicts[1].case.reqs = vec!["7936-2-a".into(), "9999-1-a".into()];
+        let mut out = Vec::new();
+        write(&report, &mut out).expect("writes to memory");
+        let xml = String::from_utf8(out).expect("utf-8");
+        let mut reader = Reader::from_str(&xml);
+        let mut current: Option<String> = None;
+        let mut props: Vec<(String, String)> = Vec::new();
+        let mut first_child_is_properties = Vec::new();
+        let mut expect_first_child = false;
+        loop {
+            match reader.read_event().expect("well-formed XML") {
+                Event::Start(e) | Event::Empty(e) => {
+                    let name = e.name().as_ref().to_string();
+                    if expect_first_child {
+                        first_child_is_properties.push(name == "properties");
+                        expect_first_child = false;
+                    }
+                    let attr = |key: &str| {
+                        e.attributes()
+                            .filter_map(Result::ok)
+                            .find(|a| a.key.as_ref() == key)
+                            .map(|a| {
+                                a.normalized_value(quick_xml::XmlVersion::Explicit1_0)
+                                    .expect("escaped value")
+                                    .into_owned()
+                            })
+                    };
+                    match name.as_str() {
+                        "testcase" => {
+                            current = attr("name");
+                            expect_first_child = true;
+                        }
+                        "property" => {
+                            assert_eq!(attr("name").as_deref(), Some("requirement"));
+                            let case = current.clone().expect("a property inside a testcase");
+                            props.push((case, attr("value").expect("a value")));
+                        }
+                        _ => {}
+                    }
+                }
+                Event::Eof => break,
+                _ => {}
+            }
+        }
+        assert_eq!(first_child_is_properties, [true; 5]);
+        let of = |case: &str| -> Vec<&str> {
+            props
+                .iter()
+                .filter(|(c, _)| c == case)
+                .map(|(_, v)| v.as_str())
+                .collect()
+        };
+        let text = catalogue::lookup("7118-4.1-b")
+            .expect("in the catalogue")
+            .text
+            .clone();
+        assert_eq!(
+            of("handshake/a"),
+            [format!("7118-4.1-b — RFC 7118 §4.1: {text}").as_str()]
+        );
+        let b = of("handshake/b");
+        assert_eq!(b.len(), 2);
+        assert!(b[0].starts_with("7936-2-a — RFC 7936 §2: "), "{}", b[0]);
+        assert!(b[0].len() > "7936-2-a — RFC 7936 §2: ".len());
+        assert_eq!(b[1], "9999-1-a — not in the requirement catalogue");
+        // Attribute values are escaped: an ID with XML's special characters round-trips.
+        let mut report = sample();
+        report.verdicts[0].case.reqs = vec![r#"9999-<&">-a"#.into()];
+        let mut out = Vec::new();
+        write(&report, &mut out).expect("writes to memory");
+        let escaped = String::from_utf8(out).expect("utf-8");
+        assert!(
+            escaped.contains("9999-&lt;&amp;&quot;&gt;-a — not in"),
+            "{escaped}"
+        );
+        // The failure body names the requirement too.
+        assert!(xml.contains("  7936-2-a — RFC 7936 §2: "), "{xml}");
     }
 }
