@@ -1,8 +1,8 @@
 //! `sipws`: the conformance suite and reference tools for SIP over WebSocket (RFC 7118).
 //!
-//! Subcommands that exist so far are `serve` (the reference server), `client` (the reference
-//! client), `test` (the conformance suite), `vectors` (test vectors for other implementations)
-//! and the codec and rule inspectors; `bench` arrives with the issue that builds it.
+//! Subcommands: `serve` (the reference server), `client` (the reference client), `test` (the
+//! conformance suite), `vectors` (test vectors for other implementations) and the codec and
+//! rule inspectors (`parse`, `handshake`, `uri`).
 
 mod client;
 mod inspect;

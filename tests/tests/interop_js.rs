@@ -1,4 +1,4 @@
-//! JsSIP and SIP.js as real peers of the reference server (issue 6): a JsSIP UA (alice) and
+//! JsSIP and SIP.js as real peers of the reference server: a JsSIP UA (alice) and
 //! a SIP.js UA (bob) register, exchange MESSAGEs with a non-ASCII body both ways, make four
 //! calls (INVITE/180/200/ACK, then BYE; each library calls, each end hangs up once) and
 //! unregister, through one `sipws` server running in this process over ws and over wss.

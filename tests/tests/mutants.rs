@@ -1,4 +1,4 @@
-//! The suite can fail (issue 4): the reference server with one policy broken on purpose
+//! The suite can fail: the reference server with one policy broken on purpose
 //! (`sipws_reference::mutation`, feature `mutants`) must get `fail` (a MUST) or `warn` (a
 //! SHOULD) on the cases that check that policy, and still `pass` cases it does not touch. A
 //! suite that passes everything proves nothing; this shows each subject's cases have teeth.
