@@ -13,6 +13,7 @@
 //! `<group>/<short-name>`, never positions; maps are written with sorted keys; files end with
 //! one newline.
 
+mod builder;
 mod framing;
 mod handshake;
 mod messages;
@@ -110,19 +111,11 @@ pub enum Verdict {
     Acceptable,
 }
 
-/// One test as written in a group's source (before its `expected` is computed).
-#[derive(Debug, Clone)]
-pub struct Case {
-    /// The short name; the id is `<group>/<name>`.
-    pub name: &'static str,
-    /// Requirement IDs (REQUIREMENTS.md).
-    pub reqs: &'static [&'static str],
-    pub comment: &'static str,
-    /// Ambiguity flags (keys of the file's `notes`).
-    pub flags: &'static [&'static str],
-    pub input: Value,
-    pub result: Verdict,
-}
+pub use builder::Row;
+
+/// One test as written in a group's source, its input as JSON (before its `expected` is
+/// computed): what [`builder::cases`] makes of a group's table.
+pub type Case = Row<Value>;
 
 /// A group of vectors: its cases and the reference function that answers them.
 pub struct Group {
