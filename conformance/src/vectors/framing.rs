@@ -18,6 +18,7 @@ mod feed;
 use feed::{Feed, Frame, MAX, binary, client, close, cont, ping, pong, server, text};
 
 use super::Verdict::{Acceptable, Invalid, Valid};
+use super::json::{hex, unhex, variant};
 use super::{Case, Group, Row, builder};
 use crate::wire::frame::{Length, RawFrame};
 
@@ -27,14 +28,6 @@ pub const GROUP: Group = Group {
     cases,
     compute,
 };
-
-pub(super) fn hex(bytes: &[u8]) -> String {
-    sipws_reference::hex::encode(bytes)
-}
-
-pub(super) fn unhex(s: &str) -> Result<Vec<u8>, String> {
-    sipws_reference::hex::decode(s).ok_or_else(|| format!("bad hex {s:?}"))
-}
 
 fn field<'a>(v: &'a Value, name: &str) -> Result<&'a Value, String> {
     v.get(name).ok_or_else(|| format!("missing field {name:?}"))
@@ -114,13 +107,9 @@ fn compute(input: &Value) -> Result<Value, String> {
             Event::Ping(p) => json!({ "ping": hex(&p) }),
             Event::Pong(p) => json!({ "pong": hex(&p) }),
             Event::Close { code, reason } => json!({ "close": { "code": code, "reason": reason } }),
-            Event::Fail { code, reason } => {
-                let debug = format!("{reason:?}");
-                let kind = debug.split([' ', '{', '(']).next().unwrap_or_default();
-                json!({ "fail": {
-                    "code": code, "reason": reason.requirement(), "kind": kind
-                } })
-            }
+            Event::Fail { code, reason } => json!({ "fail": {
+                "code": code, "reason": reason.requirement(), "kind": variant(&reason)
+            } }),
         })
         .collect();
     Ok(json!({ "events": events }))

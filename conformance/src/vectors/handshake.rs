@@ -17,7 +17,8 @@ use Edit::{Add, Remove, Set};
 use Head::{Example, Raw, RequestLine};
 
 use super::Verdict::{Acceptable, Invalid, Valid};
-use super::{Case, Group, Row, builder, input_str};
+use super::json::input_str;
+use super::{Case, Group, Row, builder};
 
 pub const GROUP: Group = Group {
     name: "handshake-requests",

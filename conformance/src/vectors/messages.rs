@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use sipws_reference::sip::{ErrorKind, Message};
 
 use super::Verdict::{Invalid, Valid};
-use super::framing::{hex, unhex};
+use super::json::{hex, unhex, variant};
 use super::{Case, Group, Row, Verdict, builder};
 
 pub const GROUP: Group = Group {
@@ -352,16 +352,6 @@ const RFC7118: &[Row<&[u8]>] = &[
         comment: EXAMPLE,
     },
 ];
-
-/// The variant name of an enum value, from its `Debug` form.
-fn variant<T: std::fmt::Debug>(v: &T) -> String {
-    let debug = format!("{v:?}");
-    debug
-        .split([' ', '{', '('])
-        .next()
-        .unwrap_or_default()
-        .to_owned()
-}
 
 fn compute(input: &Value) -> Result<Value, String> {
     let bytes = match (

@@ -16,6 +16,7 @@
 mod builder;
 mod framing;
 mod handshake;
+mod json;
 mod messages;
 mod no_connect;
 mod record_route;
@@ -701,12 +702,4 @@ fn write_reports(
             .map_err(|e| format!("writing {}: {e}", path.display()))?;
     }
     Ok(())
-}
-
-/// Reads a string field of a test input.
-fn input_str<'a>(input: &'a Value, field: &str) -> Result<&'a str, String> {
-    input
-        .get(field)
-        .and_then(Value::as_str)
-        .ok_or_else(|| format!("input needs a string field {field:?}"))
 }

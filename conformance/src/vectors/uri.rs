@@ -15,7 +15,8 @@ use sipws_reference::sip::SipUri;
 use sipws_reference::transport::{UriTransport, uri_target};
 
 use super::Verdict::{Acceptable, Invalid, Valid};
-use super::{Case, Group, Row, builder, input_str};
+use super::json::input_str;
+use super::{Case, Group, Row, builder};
 
 pub const GROUP: Group = Group {
     name: "uri-transport",

@@ -15,7 +15,8 @@ use sipws_reference::sip::via::parse_via_list;
 use sipws_reference::transport::Transport;
 
 use super::Verdict::{Invalid, Valid};
-use super::{Case, Group, Row, builder, input_str};
+use super::json::input_str;
+use super::{Case, Group, Row, builder};
 
 pub const GROUP: Group = Group {
     name: "via",

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::hex;
+use crate::vectors::json::hex;
 
 /// The mask key of every masked frame (RFC 6455 §5.3: any 4 bytes; fixed, so the vectors
 /// are deterministic).
