@@ -123,7 +123,7 @@ pub enum Verdict {
 pub use builder::Row;
 
 /// One test as written in a group's source, its input as JSON (before its `expected` is
-/// computed): what [`builder::cases`] makes of a group's table.
+/// computed): what the builder (`builder::cases`) makes of a group's table.
 pub type Case = Row<Value>;
 
 /// A group of vectors: its cases and the reference function that answers them.
