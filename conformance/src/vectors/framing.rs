@@ -13,7 +13,13 @@
 use serde_json::{Value, json};
 use sipws_reference::ws::codec::{Event, Limits, MessageKind, Role, run};
 
-use super::{Case, Group, Verdict};
+mod feed;
+
+use feed::{Feed, Frame, MAX, binary, client, close, cont, ping, pong, server, text};
+
+use super::Verdict::{Acceptable, Invalid, Valid};
+use super::json::{hex, unhex, variant};
+use super::{Case, Group, Row, builder};
 use crate::wire::frame::{Length, RawFrame};
 
 pub const GROUP: Group = Group {
@@ -22,16 +28,6 @@ pub const GROUP: Group = Group {
     cases,
     compute,
 };
-
-const KEY: &str = "37fa213d";
-
-pub(super) fn hex(bytes: &[u8]) -> String {
-    sipws_reference::hex::encode(bytes)
-}
-
-pub(super) fn unhex(s: &str) -> Result<Vec<u8>, String> {
-    sipws_reference::hex::decode(s).ok_or_else(|| format!("bad hex {s:?}"))
-}
 
 fn field<'a>(v: &'a Value, name: &str) -> Result<&'a Value, String> {
     v.get(name).ok_or_else(|| format!("missing field {name:?}"))
@@ -111,292 +107,516 @@ fn compute(input: &Value) -> Result<Value, String> {
             Event::Ping(p) => json!({ "ping": hex(&p) }),
             Event::Pong(p) => json!({ "pong": hex(&p) }),
             Event::Close { code, reason } => json!({ "close": { "code": code, "reason": reason } }),
-            Event::Fail { code, reason } => {
-                let debug = format!("{reason:?}");
-                let kind = debug.split([' ', '{', '(']).next().unwrap_or_default();
-                json!({ "fail": {
-                    "code": code, "reason": reason.requirement(), "kind": kind
-                } })
-            }
+            Event::Fail { code, reason } => json!({ "fail": {
+                "code": code, "reason": reason.requirement(), "kind": variant(&reason)
+            } }),
         })
         .collect();
     Ok(json!({ "events": events }))
 }
 
-/// One frame's description; `fin` true, masked with [`KEY`], RSV 0.
-#[derive(Clone)]
-struct F {
-    opcode: u8,
-    fin: bool,
-    rsv: u8,
-    masked: bool,
-    payload: Vec<u8>,
-    declared: Option<u64>,
-    form: Option<&'static str>,
-}
-
-impl F {
-    fn new(opcode: u8, payload: impl Into<Vec<u8>>) -> F {
-        F {
-            opcode,
-            fin: true,
-            rsv: 0,
-            masked: true,
-            payload: payload.into(),
-            declared: None,
-            form: None,
-        }
-    }
-    fn more(mut self) -> F {
-        self.fin = false;
-        self
-    }
-    fn rsv(mut self, rsv: u8) -> F {
-        self.rsv = rsv;
-        self
-    }
-    fn unmasked(mut self) -> F {
-        self.masked = false;
-        self
-    }
-    fn declared(mut self, n: u64) -> F {
-        self.declared = Some(n);
-        self
-    }
-    fn form(mut self, form: &'static str) -> F {
-        self.form = Some(form);
-        self
-    }
-    fn json(&self) -> Value {
-        let mut v = json!({
-            "opcode": self.opcode,
-            "fin": self.fin,
-            "rsv": self.rsv,
-            "masked": self.masked,
-            "mask_key": if self.masked { KEY } else { "" },
-            "payload": hex(&self.payload),
-        });
-        if let Some(n) = self.declared {
-            v["declared_length"] = json!(n);
-        }
-        if let Some(form) = self.form {
-            v["length_form"] = json!(form);
-        }
-        v
-    }
-}
-
-fn text(p: &[u8]) -> F {
-    F::new(0x1, p)
-}
-fn binary(p: &[u8]) -> F {
-    F::new(0x2, p)
-}
-fn cont(p: &[u8]) -> F {
-    F::new(0x0, p)
-}
-fn ping(p: &[u8]) -> F {
-    F::new(0x9, p)
-}
-fn pong(p: &[u8]) -> F {
-    F::new(0xA, p)
-}
-fn close(code: u16, reason: &[u8]) -> F {
-    let mut body = code.to_be_bytes().to_vec();
-    body.extend_from_slice(reason);
-    F::new(0x8, body)
-}
-
-const MAX: u64 = 1024;
+/// A minimal REGISTER modelled on RFC 7118 §8.1 F3 (its Via, tags and Call-ID).
 const REGISTER: &[u8] = b"REGISTER sip:example.com SIP/2.0\r\nVia: SIP/2.0/WSS df7jal23ls0d.invalid;branch=z9hG4bKasudf\r\nMax-Forwards: 70\r\nTo: <sip:alice@example.com>\r\nFrom: <sip:alice@example.com>;tag=65bnmj.34asd\r\nCall-ID: aiuy7k9njasd\r\nCSeq: 1 REGISTER\r\nContact: <sip:alice@df7jal23ls0d.invalid;transport=ws>\r\nContent-Length: 0\r\n\r\n";
-
-struct C {
-    name: &'static str,
-    reqs: &'static [&'static str],
-    flags: &'static [&'static str],
-    role: &'static str,
-    max: u64,
-    frames: Vec<F>,
-    result: Verdict,
-    comment: &'static str,
-}
-
-fn c(
-    name: &'static str,
-    reqs: &'static [&'static str],
-    frames: Vec<F>,
-    result: Verdict,
-    comment: &'static str,
-) -> C {
-    C {
-        name,
-        reqs,
-        flags: &[],
-        role: "server",
-        max: MAX,
-        frames,
-        result,
-        comment,
+/// A message of exactly [`MAX`] bytes.
+// MAX is 1024: the cast to usize cannot truncate.
+const BIG: &[u8] = &[b'a'; MAX as usize];
+/// 0, 1, ..., 124: the largest control payload (RFC 6455 §5.5), every byte distinct.
+const PING_125: [u8; 125] = {
+    let mut bytes = [0u8; 125];
+    let mut i = 0;
+    while i < bytes.len() {
+        // i < 125: the cast to u8 cannot truncate.
+        bytes[i] = i as u8;
+        i += 1;
     }
-}
-
-impl C {
-    fn flags(mut self, flags: &'static [&'static str]) -> C {
-        self.flags = flags;
-        self
-    }
-    fn role(mut self, role: &'static str) -> C {
-        self.role = role;
-        self
-    }
-    fn max(mut self, max: u64) -> C {
-        self.max = max;
-        self
-    }
-    fn case(self) -> Case {
-        Case {
-            name: self.name,
-            reqs: self.reqs,
-            comment: self.comment,
-            flags: self.flags,
-            input: json!({
-                "role": self.role,
-                "max_message": self.max,
-                "frames": self.frames.iter().map(F::json).collect::<Vec<_>>(),
-            }),
-            result: self.result,
-        }
-    }
-}
+    bytes
+};
+/// The failure flag: the exact close code of a failure is not fixed (A18).
+const FAIL: &[&str] = &["A18"];
 
 fn cases() -> Vec<Case> {
-    use Verdict::*;
-    let fail = &["A18"][..];
-    let mut server_frame = text(b"hi");
-    server_frame.masked = false;
-    let big = vec![b'a'; MAX as usize];
-    let ping126 = vec![0x55; 126];
-    let ping125: Vec<u8> = (0..125u8).collect();
-    vec![
-        c("register-one-frame", &["6455-6.2-a", "6455-5.4-a"], vec![text(REGISTER)], Valid,
-          "A REGISTER in one masked text frame: one text message, unmasked (RFC 7118 §5)."),
-        c("binary-one-frame", &["6455-5.4-a"], vec![binary(b"\x00\xff\x80")], Valid,
-          "A binary message need not be UTF-8."),
-        c("empty-text", &["6455-5.4-a"], vec![text(b"")], Valid,
-          "An empty text message is a message."),
-        c("text-three-fragments", &["6455-5.4-a", "6455-5.4-e"],
-          vec![text(b"REGISTER ").more(), cont(b"sip:example.com ").more(), cont(b"SIP/2.0\r\n\r\n")],
-          Valid, "text FIN=0, continuation FIN=0, continuation FIN=1: one message, in order.").flags(&["A15"]),
-        c("binary-two-fragments", &["6455-5.4-a", "6455-5.4-e"],
-          vec![binary(b"\x01\x02").more(), cont(b"\x03")], Valid,
-          "The message keeps the first frame's type.").flags(&["A15"]),
-        c("ping-between-fragments", &["6455-5.4-b", "6455-5.5.2-a"],
-          vec![text(b"ab").more(), ping(b"x1"), cont(b"cd")], Valid,
-          "A Ping between fragments is delivered at once; the message is still delivered once.").flags(&["A15"]),
-        c("pong-and-close-between-fragments", &["6455-5.4-b", "6455-5.5.1-b"],
-          vec![text(b"ab").more(), pong(b"p"), close(1000, b""), cont(b"cd")], Valid,
-          "A Pong and a Close between fragments: the unfinished message is never delivered, nothing after the Close is read."),
-        c("ping-x1", &["6455-5.5.2-a", "6455-5.5.3-a"], vec![ping(b"x1")], Valid,
-          "Ping \"x1\": answered with a Pong carrying the same payload."),
-        c("ping-empty", &["6455-5.5.2-a"], vec![ping(b"")], Valid, "A Ping without payload."),
-        c("ping-125-bytes", &["6455-5.5-a", "6455-5.5.3-a"], vec![ping(&ping125)], Valid,
-          "125 bytes: the largest control payload."),
-        c("unsolicited-pong", &["6455-5.5.3-b"], vec![pong(b"u"), text(b"after")], Valid,
-          "An unsolicited Pong needs no reply; the connection goes on."),
-        c("close-1000-reason", &["6455-5.5.1-a", "6455-5.5.1-b"], vec![close(1000, b"bye")], Valid,
-          "Close with code 1000 and a reason."),
-        c("close-empty", &["6455-5.5.1-a", "6455-5.5.1-b"], vec![F::new(0x8, b"".to_vec())], Valid,
-          "A Close without a body: no code."),
-        c("close-3000", &["6455-7.4.1-b"], vec![close(3000, b"")], Valid,
-          "3000-4999 are for applications and may be sent."),
-        c("close-4999", &["6455-7.4.1-b"], vec![close(4999, b"")], Valid, "Top of the private range."),
-        c("close-utf8-reason", &["6455-5.5.1-a"], vec![close(1001, "bientôt".as_bytes())], Valid,
-          "A multi-byte UTF-8 reason."),
-        c("nothing-after-close", &["6455-5.5.1-b"], vec![close(1000, b""), text(b"late")], Valid,
-          "Data after the peer's Close is not processed (RFC 6455 §1.4)."),
-        c("unmasked-text", &["6455-5.1-b"], vec![text(b"REGISTER").unmasked()], Invalid,
-          "A client frame without MASK: the server fails the connection (1002).").flags(fail),
-        c("unmasked-ping", &["6455-5.1-b"], vec![ping(b"x").unmasked()], Invalid,
-          "Control frames from a client are masked too.").flags(fail),
-        c("client-gets-masked-frame", &["6455-5.1-d"], vec![text(b"hi")], Invalid,
-          "A client reading a masked frame from a server fails the connection.").role("client").flags(fail),
-        c("client-gets-unmasked-frame", &["6455-5.1-c"], vec![server_frame], Valid,
-          "A client reads unmasked server frames.").role("client"),
-        c("rsv1", &["6455-5.2-a"], vec![text(b"x").rsv(0b100)], Invalid,
-          "RSV1 without a negotiated extension.").flags(fail),
-        c("rsv2", &["6455-5.2-a"], vec![text(b"x").rsv(0b010)], Invalid, "RSV2 set.").flags(fail),
-        c("rsv3-on-ping", &["6455-5.2-a"], vec![ping(b"x").rsv(0b001)], Invalid, "RSV3 on a control frame.").flags(fail),
-        c("opcode-3", &["6455-5.2-b"], vec![F::new(0x3, b"x".to_vec())], Invalid,
-          "Reserved non-control opcode 0x3.").flags(fail),
-        c("opcode-7", &["6455-5.2-b"], vec![F::new(0x7, b"".to_vec())], Invalid, "Reserved opcode 0x7.").flags(fail),
-        c("opcode-b", &["6455-5.2-b"], vec![F::new(0xB, b"x".to_vec())], Invalid,
-          "Reserved control opcode 0xB.").flags(fail),
-        c("opcode-f", &["6455-5.2-b"], vec![F::new(0xF, b"".to_vec())], Invalid, "Reserved opcode 0xF.").flags(fail),
-        c("length-16-bit-for-5-bytes", &["6455-5.2-c"], vec![text(b"hello").form("16")], Acceptable,
-          "A non-minimal 16-bit length: senders must not, receiver reaction is unspecified; the reference accepts it."),
-        c("length-64-bit-for-5-bytes", &["6455-5.2-c"], vec![text(b"hello").form("64")], Acceptable,
-          "A non-minimal 64-bit length; the reference accepts it."),
-        c("length-msb-set", &["6455-5.2-c"], vec![text(b"").declared(1 << 63)], Invalid,
-          "A 64-bit length with its most significant bit set.").flags(fail),
-        c("length-2-pow-62", &["6455-10.4-a"], vec![binary(b"").declared(1 << 62)], Invalid,
-          "A header announcing 2^62 bytes: failed with 1009 from the header alone, without waiting for the payload.").flags(fail),
-        c("message-at-limit", &["6455-10.4-a"], vec![text(&big)], Valid,
-          "A message of exactly max_message bytes is delivered."),
-        c("message-over-limit", &["6455-10.4-a"], vec![text(&big), text(b"next")], Invalid,
-          "One byte over max_message in one frame: 1009, and nothing after it.").max(MAX - 1).flags(fail),
-        c("fragmented-over-limit", &["6455-10.4-a"],
-          vec![text(&big[..600]).more(), cont(&big[..600])], Invalid,
-          "The limit applies to the sum of the fragments.").flags(&["A15", "A18"]),
-        c("fragmented-ping", &["6455-5.4-c"], vec![ping(b"x").more()], Invalid,
-          "A Ping with FIN=0: control frames are never fragmented.").flags(fail),
-        c("fragmented-close", &["6455-5.4-c"], vec![close(1000, b"").more()], Invalid,
-          "A Close with FIN=0.").flags(fail),
-        c("ping-126-bytes", &["6455-5.5-a"], vec![ping(&ping126)], Invalid,
-          "A control payload of 126 bytes.").flags(fail),
-        c("close-126-bytes", &["6455-5.5-a"], vec![close(1000, &[b'r'; 124])], Invalid,
-          "A Close of 126 bytes.").flags(fail),
-        c("continuation-without-message", &["6455-5.4-d"], vec![cont(b"x")], Invalid,
-          "A continuation frame while no message is open.").flags(fail),
-        c("interleaved-text", &["6455-5.4-d"], vec![text(b"a").more(), text(b"b")], Invalid,
-          "text FIN=0 then a new text frame: messages interleave.").flags(fail),
-        c("interleaved-binary", &["6455-5.4-d"], vec![binary(b"a").more(), binary(b"b")], Invalid,
-          "binary FIN=0 then a new binary frame.").flags(fail),
-        c("close-one-byte", &["6455-5.5.1-a"], vec![F::new(0x8, vec![0x03])], Invalid,
-          "A Close body of 1 byte cannot hold a status code.").flags(fail),
-        c("close-1005", &["6455-7.4.1-a", "6455-7.4.1-b"], vec![close(1005, b"")], Invalid,
-          "1005 must never be sent in a Close frame.").flags(fail),
-        c("close-1006", &["6455-7.4.1-a", "6455-7.4.1-b"], vec![close(1006, b"")], Invalid,
-          "1006 must never be sent in a Close frame.").flags(fail),
-        c("close-999", &["6455-7.4.1-b"], vec![close(999, b"")], Invalid, "0-999 are unused.").flags(fail),
-        c("close-1004", &["6455-7.4.1-b"], vec![close(1004, b"")], Invalid, "1004 is reserved.").flags(fail),
-        c("close-2999", &["6455-7.4.1-b"], vec![close(2999, b"")], Invalid,
-          "1016-2999 are reserved for future RFCs.").flags(fail),
-        c("close-reason-invalid-utf8", &["6455-5.5.1-a"], vec![close(1000, b"\xc0\xaf")], Invalid,
-          "A Close reason that is not UTF-8: 1007.").flags(fail),
-        c("utf8-split-across-fragments", &["6455-5.6-a"],
-          vec![text(b"caf\xc3").more(), cont(b"\xa9")], Valid,
-          "A two-byte character split over two fragments is valid.").flags(&["A15"]),
-        c("utf8-four-byte-split-three-ways", &["6455-5.6-a"],
-          vec![text(b"\xf0\x9f").more(), cont(b"\x98").more(), cont(b"\x80")], Valid,
-          "U+1F600 split over three fragments.").flags(&["A15"]),
-        c("invalid-utf8-overlong", &["6455-5.6-a"], vec![text(b"\xc0\xaf")], Invalid,
-          "0xC0 0xAF is an overlong encoding: 1007.").flags(fail),
-        c("invalid-utf8-surrogate", &["6455-5.6-a"], vec![text(b"\xed\xa0\x80")], Invalid,
-          "An encoded UTF-16 surrogate is not UTF-8.").flags(fail),
-        c("invalid-utf8-in-last-fragment", &["6455-5.6-a"],
-          vec![text(b"ok").more(), cont(b"\xff")], Invalid,
-          "Invalid UTF-8 in a later fragment.").flags(&["A15", "A18"]),
-        c("truncated-utf8-at-message-end", &["6455-5.6-a"],
-          vec![text(b"caf").more(), cont(b"\xc3")], Invalid,
-          "The message ends inside a character.").flags(&["A15", "A18"]),
-        c("nothing-after-failure", &["6455-7.1.7-a"],
-          vec![text(b"x").rsv(0b100), text(REGISTER)], Invalid,
-          "A violation followed by a valid REGISTER in the same write: the REGISTER is not delivered.").flags(fail),
-        c("nothing-after-unmasked", &["6455-7.1.7-a", "6455-5.1-b"],
-          vec![text(b"x").unmasked(), ping(b"p")], Invalid,
-          "After a failure not even control frames are processed.").flags(fail),
-    ]
-    .into_iter()
-    .map(C::case)
-    .collect()
+    builder::cases(ROWS, Feed::json)
+}
+
+/// The tests; an input is what the receiver is fed.
+const ROWS: &[Row<Feed>] = &[
+    Row {
+        name: "register-one-frame",
+        reqs: &["6455-6.2-a", "6455-5.4-a"],
+        flags: &[],
+        input: server(&[text(REGISTER)]),
+        result: Valid,
+        comment: "A REGISTER in one masked text frame: one text message, unmasked (RFC 7118 §5).",
+    },
+    Row {
+        name: "binary-one-frame",
+        reqs: &["6455-5.4-a"],
+        flags: &[],
+        input: server(&[binary(b"\x00\xff\x80")]),
+        result: Valid,
+        comment: "A binary message need not be UTF-8.",
+    },
+    Row {
+        name: "empty-text",
+        reqs: &["6455-5.4-a"],
+        flags: &[],
+        input: server(&[text(b"")]),
+        result: Valid,
+        comment: "An empty text message is a message.",
+    },
+    Row {
+        name: "text-three-fragments",
+        reqs: &["6455-5.4-a", "6455-5.4-e"],
+        flags: &["A15"],
+        input: server(&[
+            text(b"REGISTER ").more(),
+            cont(b"sip:example.com ").more(),
+            cont(b"SIP/2.0\r\n\r\n"),
+        ]),
+        result: Valid,
+        comment: "text FIN=0, continuation FIN=0, continuation FIN=1: one message, in order.",
+    },
+    Row {
+        name: "binary-two-fragments",
+        reqs: &["6455-5.4-a", "6455-5.4-e"],
+        flags: &["A15"],
+        input: server(&[binary(b"\x01\x02").more(), cont(b"\x03")]),
+        result: Valid,
+        comment: "The message keeps the first frame's type.",
+    },
+    Row {
+        name: "ping-between-fragments",
+        reqs: &["6455-5.4-b", "6455-5.5.2-a"],
+        flags: &["A15"],
+        input: server(&[text(b"ab").more(), ping(b"x1"), cont(b"cd")]),
+        result: Valid,
+        comment: "A Ping between fragments is delivered at once; the message is still delivered once.",
+    },
+    Row {
+        name: "pong-and-close-between-fragments",
+        reqs: &["6455-5.4-b", "6455-5.5.1-b"],
+        flags: &[],
+        input: server(&[
+            text(b"ab").more(),
+            pong(b"p"),
+            close(1000, b""),
+            cont(b"cd"),
+        ]),
+        result: Valid,
+        comment: "A Pong and a Close between fragments: the unfinished message is never delivered, nothing after the Close is read.",
+    },
+    Row {
+        name: "ping-x1",
+        reqs: &["6455-5.5.2-a", "6455-5.5.3-a"],
+        flags: &[],
+        input: server(&[ping(b"x1")]),
+        result: Valid,
+        comment: "Ping \"x1\": answered with a Pong carrying the same payload.",
+    },
+    Row {
+        name: "ping-empty",
+        reqs: &["6455-5.5.2-a"],
+        flags: &[],
+        input: server(&[ping(b"")]),
+        result: Valid,
+        comment: "A Ping without payload.",
+    },
+    Row {
+        name: "ping-125-bytes",
+        reqs: &["6455-5.5-a", "6455-5.5.3-a"],
+        flags: &[],
+        input: server(&[ping(&PING_125)]),
+        result: Valid,
+        comment: "125 bytes: the largest control payload.",
+    },
+    Row {
+        name: "unsolicited-pong",
+        reqs: &["6455-5.5.3-b"],
+        flags: &[],
+        input: server(&[pong(b"u"), text(b"after")]),
+        result: Valid,
+        comment: "An unsolicited Pong needs no reply; the connection goes on.",
+    },
+    Row {
+        name: "close-1000-reason",
+        reqs: &["6455-5.5.1-a", "6455-5.5.1-b"],
+        flags: &[],
+        input: server(&[close(1000, b"bye")]),
+        result: Valid,
+        comment: "Close with code 1000 and a reason.",
+    },
+    Row {
+        name: "close-empty",
+        reqs: &["6455-5.5.1-a", "6455-5.5.1-b"],
+        flags: &[],
+        input: server(&[Frame::new(0x8, b"")]),
+        result: Valid,
+        comment: "A Close without a body: no code.",
+    },
+    Row {
+        name: "close-3000",
+        reqs: &["6455-7.4.1-b"],
+        flags: &[],
+        input: server(&[close(3000, b"")]),
+        result: Valid,
+        comment: "3000-4999 are for applications and may be sent.",
+    },
+    Row {
+        name: "close-4999",
+        reqs: &["6455-7.4.1-b"],
+        flags: &[],
+        input: server(&[close(4999, b"")]),
+        result: Valid,
+        comment: "Top of the private range.",
+    },
+    Row {
+        name: "close-utf8-reason",
+        reqs: &["6455-5.5.1-a"],
+        flags: &[],
+        input: server(&[close(1001, "bientôt".as_bytes())]),
+        result: Valid,
+        comment: "A multi-byte UTF-8 reason.",
+    },
+    Row {
+        name: "nothing-after-close",
+        reqs: &["6455-5.5.1-b"],
+        flags: &[],
+        input: server(&[close(1000, b""), text(b"late")]),
+        result: Valid,
+        comment: "Data after the peer's Close is not processed (RFC 6455 §1.4).",
+    },
+    Row {
+        name: "unmasked-text",
+        reqs: &["6455-5.1-b"],
+        flags: FAIL,
+        input: server(&[text(b"REGISTER").unmasked()]),
+        result: Invalid,
+        comment: "A client frame without MASK: the server fails the connection (1002).",
+    },
+    Row {
+        name: "unmasked-ping",
+        reqs: &["6455-5.1-b"],
+        flags: FAIL,
+        input: server(&[ping(b"x").unmasked()]),
+        result: Invalid,
+        comment: "Control frames from a client are masked too.",
+    },
+    Row {
+        name: "client-gets-masked-frame",
+        reqs: &["6455-5.1-d"],
+        flags: FAIL,
+        input: client(&[text(b"hi")]),
+        result: Invalid,
+        comment: "A client reading a masked frame from a server fails the connection.",
+    },
+    Row {
+        name: "client-gets-unmasked-frame",
+        reqs: &["6455-5.1-c"],
+        flags: &[],
+        input: client(&[text(b"hi").unmasked()]),
+        result: Valid,
+        comment: "A client reads unmasked server frames.",
+    },
+    Row {
+        name: "rsv1",
+        reqs: &["6455-5.2-a"],
+        flags: FAIL,
+        input: server(&[text(b"x").rsv(0b100)]),
+        result: Invalid,
+        comment: "RSV1 without a negotiated extension.",
+    },
+    Row {
+        name: "rsv2",
+        reqs: &["6455-5.2-a"],
+        flags: FAIL,
+        input: server(&[text(b"x").rsv(0b010)]),
+        result: Invalid,
+        comment: "RSV2 set.",
+    },
+    Row {
+        name: "rsv3-on-ping",
+        reqs: &["6455-5.2-a"],
+        flags: FAIL,
+        input: server(&[ping(b"x").rsv(0b001)]),
+        result: Invalid,
+        comment: "RSV3 on a control frame.",
+    },
+    Row {
+        name: "opcode-3",
+        reqs: &["6455-5.2-b"],
+        flags: FAIL,
+        input: server(&[Frame::new(0x3, b"x")]),
+        result: Invalid,
+        comment: "Reserved non-control opcode 0x3.",
+    },
+    Row {
+        name: "opcode-7",
+        reqs: &["6455-5.2-b"],
+        flags: FAIL,
+        input: server(&[Frame::new(0x7, b"")]),
+        result: Invalid,
+        comment: "Reserved opcode 0x7.",
+    },
+    Row {
+        name: "opcode-b",
+        reqs: &["6455-5.2-b"],
+        flags: FAIL,
+        input: server(&[Frame::new(0xB, b"x")]),
+        result: Invalid,
+        comment: "Reserved control opcode 0xB.",
+    },
+    Row {
+        name: "opcode-f",
+        reqs: &["6455-5.2-b"],
+        flags: FAIL,
+        input: server(&[Frame::new(0xF, b"")]),
+        result: Invalid,
+        comment: "Reserved opcode 0xF.",
+    },
+    Row {
+        name: "length-16-bit-for-5-bytes",
+        reqs: &["6455-5.2-c"],
+        flags: &[],
+        input: server(&[text(b"hello").form("16")]),
+        result: Acceptable,
+        comment: "A non-minimal 16-bit length: senders must not, receiver reaction is unspecified; the reference accepts it.",
+    },
+    Row {
+        name: "length-64-bit-for-5-bytes",
+        reqs: &["6455-5.2-c"],
+        flags: &[],
+        input: server(&[text(b"hello").form("64")]),
+        result: Acceptable,
+        comment: "A non-minimal 64-bit length; the reference accepts it.",
+    },
+    Row {
+        name: "length-msb-set",
+        reqs: &["6455-5.2-c"],
+        flags: FAIL,
+        input: server(&[text(b"").declared(1 << 63)]),
+        result: Invalid,
+        comment: "A 64-bit length with its most significant bit set.",
+    },
+    Row {
+        name: "length-2-pow-62",
+        reqs: &["6455-10.4-a"],
+        flags: FAIL,
+        input: server(&[binary(b"").declared(1 << 62)]),
+        result: Invalid,
+        comment: "A header announcing 2^62 bytes: failed with 1009 from the header alone, without waiting for the payload.",
+    },
+    Row {
+        name: "message-at-limit",
+        reqs: &["6455-10.4-a"],
+        flags: &[],
+        input: server(&[text(BIG)]),
+        result: Valid,
+        comment: "A message of exactly max_message bytes is delivered.",
+    },
+    Row {
+        name: "message-over-limit",
+        reqs: &["6455-10.4-a"],
+        flags: FAIL,
+        input: server(&[text(BIG), text(b"next")]).max(MAX - 1),
+        result: Invalid,
+        comment: "One byte over max_message in one frame: 1009, and nothing after it.",
+    },
+    Row {
+        name: "fragmented-over-limit",
+        reqs: &["6455-10.4-a"],
+        flags: &["A15", "A18"],
+        input: server(&[text(&[b'a'; 600]).more(), cont(&[b'a'; 600])]),
+        result: Invalid,
+        comment: "The limit applies to the sum of the fragments.",
+    },
+    Row {
+        name: "fragmented-ping",
+        reqs: &["6455-5.4-c"],
+        flags: FAIL,
+        input: server(&[ping(b"x").more()]),
+        result: Invalid,
+        comment: "A Ping with FIN=0: control frames are never fragmented.",
+    },
+    Row {
+        name: "fragmented-close",
+        reqs: &["6455-5.4-c"],
+        flags: FAIL,
+        input: server(&[close(1000, b"").more()]),
+        result: Invalid,
+        comment: "A Close with FIN=0.",
+    },
+    Row {
+        name: "ping-126-bytes",
+        reqs: &["6455-5.5-a"],
+        flags: FAIL,
+        input: server(&[ping(&[0x55; 126])]),
+        result: Invalid,
+        comment: "A control payload of 126 bytes.",
+    },
+    Row {
+        name: "close-126-bytes",
+        reqs: &["6455-5.5-a"],
+        flags: FAIL,
+        input: server(&[close(1000, &[b'r'; 124])]),
+        result: Invalid,
+        comment: "A Close of 126 bytes.",
+    },
+    Row {
+        name: "continuation-without-message",
+        reqs: &["6455-5.4-d"],
+        flags: FAIL,
+        input: server(&[cont(b"x")]),
+        result: Invalid,
+        comment: "A continuation frame while no message is open.",
+    },
+    Row {
+        name: "interleaved-text",
+        reqs: &["6455-5.4-d"],
+        flags: FAIL,
+        input: server(&[text(b"a").more(), text(b"b")]),
+        result: Invalid,
+        comment: "text FIN=0 then a new text frame: messages interleave.",
+    },
+    Row {
+        name: "interleaved-binary",
+        reqs: &["6455-5.4-d"],
+        flags: FAIL,
+        input: server(&[binary(b"a").more(), binary(b"b")]),
+        result: Invalid,
+        comment: "binary FIN=0 then a new binary frame.",
+    },
+    Row {
+        name: "close-one-byte",
+        reqs: &["6455-5.5.1-a"],
+        flags: FAIL,
+        input: server(&[Frame::new(0x8, &[0x03])]),
+        result: Invalid,
+        comment: "A Close body of 1 byte cannot hold a status code.",
+    },
+    Row {
+        name: "close-1005",
+        reqs: &["6455-7.4.1-a", "6455-7.4.1-b"],
+        flags: FAIL,
+        input: server(&[close(1005, b"")]),
+        result: Invalid,
+        comment: "1005 must never be sent in a Close frame.",
+    },
+    Row {
+        name: "close-1006",
+        reqs: &["6455-7.4.1-a", "6455-7.4.1-b"],
+        flags: FAIL,
+        input: server(&[close(1006, b"")]),
+        result: Invalid,
+        comment: "1006 must never be sent in a Close frame.",
+    },
+    Row {
+        name: "close-999",
+        reqs: &["6455-7.4.1-b"],
+        flags: FAIL,
+        input: server(&[close(999, b"")]),
+        result: Invalid,
+        comment: "0-999 are unused.",
+    },
+    Row {
+        name: "close-1004",
+        reqs: &["6455-7.4.1-b"],
+        flags: FAIL,
+        input: server(&[close(1004, b"")]),
+        result: Invalid,
+        comment: "1004 is reserved.",
+    },
+    Row {
+        name: "close-2999",
+        reqs: &["6455-7.4.1-b"],
+        flags: FAIL,
+        input: server(&[close(2999, b"")]),
+        result: Invalid,
+        comment: "1016-2999 are reserved for future RFCs.",
+    },
+    Row {
+        name: "close-reason-invalid-utf8",
+        reqs: &["6455-5.5.1-a"],
+        flags: FAIL,
+        input: server(&[close(1000, b"\xc0\xaf")]),
+        result: Invalid,
+        comment: "A Close reason that is not UTF-8: 1007.",
+    },
+    Row {
+        name: "utf8-split-across-fragments",
+        reqs: &["6455-5.6-a"],
+        flags: &["A15"],
+        input: server(&[text(b"caf\xc3").more(), cont(b"\xa9")]),
+        result: Valid,
+        comment: "A two-byte character split over two fragments is valid.",
+    },
+    Row {
+        name: "utf8-four-byte-split-three-ways",
+        reqs: &["6455-5.6-a"],
+        flags: &["A15"],
+        input: server(&[
+            text(b"\xf0\x9f").more(),
+            cont(b"\x98").more(),
+            cont(b"\x80"),
+        ]),
+        result: Valid,
+        comment: "U+1F600 split over three fragments.",
+    },
+    Row {
+        name: "invalid-utf8-overlong",
+        reqs: &["6455-5.6-a"],
+        flags: FAIL,
+        input: server(&[text(b"\xc0\xaf")]),
+        result: Invalid,
+        comment: "0xC0 0xAF is an overlong encoding: 1007.",
+    },
+    Row {
+        name: "invalid-utf8-surrogate",
+        reqs: &["6455-5.6-a"],
+        flags: FAIL,
+        input: server(&[text(b"\xed\xa0\x80")]),
+        result: Invalid,
+        comment: "An encoded UTF-16 surrogate is not UTF-8.",
+    },
+    Row {
+        name: "invalid-utf8-in-last-fragment",
+        reqs: &["6455-5.6-a"],
+        flags: &["A15", "A18"],
+        input: server(&[text(b"ok").more(), cont(b"\xff")]),
+        result: Invalid,
+        comment: "Invalid UTF-8 in a later fragment.",
+    },
+    Row {
+        name: "truncated-utf8-at-message-end",
+        reqs: &["6455-5.6-a"],
+        flags: &["A15", "A18"],
+        input: server(&[text(b"caf").more(), cont(b"\xc3")]),
+        result: Invalid,
+        comment: "The message ends inside a character.",
+    },
+    Row {
+        name: "nothing-after-failure",
+        reqs: &["6455-7.1.7-a"],
+        flags: FAIL,
+        input: server(&[text(b"x").rsv(0b100), text(REGISTER)]),
+        result: Invalid,
+        comment: "A violation followed by a valid REGISTER in the same write: the REGISTER is not delivered.",
+    },
+    Row {
+        name: "nothing-after-unmasked",
+        reqs: &["6455-7.1.7-a", "6455-5.1-b"],
+        flags: FAIL,
+        input: server(&[text(b"x").unmasked(), ping(b"p")]),
+        result: Invalid,
+        comment: "After a failure not even control frames are processed.",
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ping_125_counts_from_0() {
+        assert_eq!(PING_125.to_vec(), (0..125u8).collect::<Vec<_>>());
+    }
 }

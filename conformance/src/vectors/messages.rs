@@ -15,8 +15,9 @@
 use serde_json::{Value, json};
 use sipws_reference::sip::{ErrorKind, Message};
 
-use super::framing::{hex, unhex};
-use super::{Case, Group, Verdict};
+use super::Verdict::{Invalid, Valid};
+use super::json::{hex, unhex, variant};
+use super::{Case, Group, Row, Verdict, builder};
 
 pub const GROUP: Group = Group {
     name: "messages",
@@ -225,75 +226,132 @@ const RFC4475: &[(&str, &[u8])] = &[
     ),
 ];
 
-/// The RFC 7118 §8 messages (`tests/data/rfc7118/`), in flow order.
-const RFC7118: &[(&str, &[u8])] = &[
-    (
-        "8.1-f3-register",
-        include_bytes!("../../../tests/data/rfc7118/8.1-f3-register.sip"),
-    ),
-    (
-        "8.1-f4-200-ok",
-        include_bytes!("../../../tests/data/rfc7118/8.1-f4-200-ok.sip"),
-    ),
-    (
-        "8.2-f1-invite",
-        include_bytes!("../../../tests/data/rfc7118/8.2-f1-invite.sip"),
-    ),
-    (
-        "8.2-f2-100-trying",
-        include_bytes!("../../../tests/data/rfc7118/8.2-f2-100-trying.sip"),
-    ),
-    (
-        "8.2-f3-invite",
-        include_bytes!("../../../tests/data/rfc7118/8.2-f3-invite.sip"),
-    ),
-    (
-        "8.2-f4-200-ok",
-        include_bytes!("../../../tests/data/rfc7118/8.2-f4-200-ok.sip"),
-    ),
-    (
-        "8.2-f5-200-ok",
-        include_bytes!("../../../tests/data/rfc7118/8.2-f5-200-ok.sip"),
-    ),
-    (
-        "8.2-f6-ack",
-        include_bytes!("../../../tests/data/rfc7118/8.2-f6-ack.sip"),
-    ),
-    (
-        "8.2-f6-ack-as-published",
-        include_bytes!("../../../tests/data/rfc7118/8.2-f6-ack-as-published.sip"),
-    ),
-    (
-        "8.2-f7-ack",
-        include_bytes!("../../../tests/data/rfc7118/8.2-f7-ack.sip"),
-    ),
-    (
-        "8.2-f8-bye",
-        include_bytes!("../../../tests/data/rfc7118/8.2-f8-bye.sip"),
-    ),
-    (
-        "8.2-f9-bye",
-        include_bytes!("../../../tests/data/rfc7118/8.2-f9-bye.sip"),
-    ),
-    (
-        "8.2-f10-200-ok",
-        include_bytes!("../../../tests/data/rfc7118/8.2-f10-200-ok.sip"),
-    ),
-    (
-        "8.2-f11-200-ok",
-        include_bytes!("../../../tests/data/rfc7118/8.2-f11-200-ok.sip"),
-    ),
-];
+/// What every RFC 7118 test checks: one SIP message per WebSocket message (§5), and the
+/// WS/WSS Via transports (§5.1).
+const RFC7118_REQS: &[&str] = &["7118-5-b", "7118-5.1-a"];
 
-/// The variant name of an enum value, from its `Debug` form.
-fn variant<T: std::fmt::Debug>(v: &T) -> String {
-    let debug = format!("{v:?}");
-    debug
-        .split([' ', '{', '('])
-        .next()
-        .unwrap_or_default()
-        .to_owned()
-}
+const EXAMPLE: &str = "An RFC 7118 §8 example message (REQUIREMENTS §4), parsed as one \
+                       WebSocket message: no Content-Length, the body runs to the end.";
+
+const AS_PUBLISHED: &str = "RFC 7118 §8.2 F6 as published: its Route ends with a stray comma \
+                            (A14), which the 1#(route-param) grammar does not allow.";
+
+/// The RFC 7118 §8 messages (`tests/data/rfc7118/`), in flow order; an input is the bytes
+/// of one WebSocket message.
+const RFC7118: &[Row<&[u8]>] = &[
+    Row {
+        name: "8.1-f3-register",
+        reqs: RFC7118_REQS,
+        flags: &[],
+        input: include_bytes!("../../../tests/data/rfc7118/8.1-f3-register.sip"),
+        result: Valid,
+        comment: EXAMPLE,
+    },
+    Row {
+        name: "8.1-f4-200-ok",
+        reqs: RFC7118_REQS,
+        flags: &[],
+        input: include_bytes!("../../../tests/data/rfc7118/8.1-f4-200-ok.sip"),
+        result: Valid,
+        comment: EXAMPLE,
+    },
+    Row {
+        name: "8.2-f1-invite",
+        reqs: RFC7118_REQS,
+        flags: &[],
+        input: include_bytes!("../../../tests/data/rfc7118/8.2-f1-invite.sip"),
+        result: Valid,
+        comment: EXAMPLE,
+    },
+    Row {
+        name: "8.2-f2-100-trying",
+        reqs: RFC7118_REQS,
+        flags: &[],
+        input: include_bytes!("../../../tests/data/rfc7118/8.2-f2-100-trying.sip"),
+        result: Valid,
+        comment: EXAMPLE,
+    },
+    Row {
+        name: "8.2-f3-invite",
+        reqs: RFC7118_REQS,
+        flags: &[],
+        input: include_bytes!("../../../tests/data/rfc7118/8.2-f3-invite.sip"),
+        result: Valid,
+        comment: EXAMPLE,
+    },
+    Row {
+        name: "8.2-f4-200-ok",
+        reqs: RFC7118_REQS,
+        flags: &[],
+        input: include_bytes!("../../../tests/data/rfc7118/8.2-f4-200-ok.sip"),
+        result: Valid,
+        comment: EXAMPLE,
+    },
+    Row {
+        name: "8.2-f5-200-ok",
+        reqs: RFC7118_REQS,
+        flags: &[],
+        input: include_bytes!("../../../tests/data/rfc7118/8.2-f5-200-ok.sip"),
+        result: Valid,
+        comment: EXAMPLE,
+    },
+    Row {
+        name: "8.2-f6-ack",
+        reqs: RFC7118_REQS,
+        flags: &[],
+        input: include_bytes!("../../../tests/data/rfc7118/8.2-f6-ack.sip"),
+        result: Valid,
+        comment: EXAMPLE,
+    },
+    Row {
+        name: "8.2-f6-ack-as-published",
+        reqs: RFC7118_REQS,
+        flags: &["A14"],
+        input: include_bytes!("../../../tests/data/rfc7118/8.2-f6-ack-as-published.sip"),
+        result: Invalid,
+        comment: AS_PUBLISHED,
+    },
+    Row {
+        name: "8.2-f7-ack",
+        reqs: RFC7118_REQS,
+        flags: &[],
+        input: include_bytes!("../../../tests/data/rfc7118/8.2-f7-ack.sip"),
+        result: Valid,
+        comment: EXAMPLE,
+    },
+    Row {
+        name: "8.2-f8-bye",
+        reqs: RFC7118_REQS,
+        flags: &[],
+        input: include_bytes!("../../../tests/data/rfc7118/8.2-f8-bye.sip"),
+        result: Valid,
+        comment: EXAMPLE,
+    },
+    Row {
+        name: "8.2-f9-bye",
+        reqs: RFC7118_REQS,
+        flags: &[],
+        input: include_bytes!("../../../tests/data/rfc7118/8.2-f9-bye.sip"),
+        result: Valid,
+        comment: EXAMPLE,
+    },
+    Row {
+        name: "8.2-f10-200-ok",
+        reqs: RFC7118_REQS,
+        flags: &[],
+        input: include_bytes!("../../../tests/data/rfc7118/8.2-f10-200-ok.sip"),
+        result: Valid,
+        comment: EXAMPLE,
+    },
+    Row {
+        name: "8.2-f11-200-ok",
+        reqs: RFC7118_REQS,
+        flags: &[],
+        input: include_bytes!("../../../tests/data/rfc7118/8.2-f11-200-ok.sip"),
+        result: Valid,
+        comment: EXAMPLE,
+    },
+];
 
 fn compute(input: &Value) -> Result<Value, String> {
     let bytes = match (
@@ -367,47 +425,35 @@ fn verdict_of(name: &str) -> Option<(&'static str, Verdict, &'static str)> {
         })
 }
 
-fn cases() -> Vec<Case> {
-    let mut out = Vec::new();
-    for (name, bytes) in RFC7118 {
-        let published = name.ends_with("as-published");
-        out.push(Case {
-            name,
-            reqs: &["7118-5-b", "7118-5.1-a"],
-            comment: if published {
-                "RFC 7118 §8.2 F6 as published: its Route ends with a stray comma (A14), which \
-                 the 1#(route-param) grammar does not allow."
-            } else {
-                "An RFC 7118 §8 example message (REQUIREMENTS §4), parsed as one WebSocket \
-                 message: no Content-Length, the body runs to the end."
-            },
-            flags: if published { &["A14"] } else { &[] },
-            input: message_input("websocket", bytes),
-            result: if published {
-                Verdict::Invalid
-            } else {
-                Verdict::Valid
-            },
-        });
-    }
-    for (name, bytes) in RFC4475 {
+/// The RFC 4475 tests: each message of [`RFC4475`] with its verdict and reason from
+/// `expected.txt` (the RFC's, never the parser's).
+fn rfc4475_rows() -> Vec<Row<&'static [u8]>> {
+    RFC4475
+        .iter()
         // Every file of the table has a line in expected.txt (the test of this group checks
         // the count); one without is left out rather than given an invented verdict.
-        let Some((_section, result, reason)) = verdict_of(name) else {
-            continue;
-        };
-        let reqs: &'static [&'static str] = match *name {
-            "clerr" | "dblreq" => &["3261-18.3-a"],
-            _ => &[],
-        };
-        out.push(Case {
-            name,
-            reqs,
-            comment: reason,
-            flags: &[],
-            input: message_input("datagram", bytes),
-            result,
-        });
-    }
-    out
+        .filter_map(|&(name, bytes)| {
+            let (_section, result, reason) = verdict_of(name)?;
+            let reqs: &'static [&'static str] = match name {
+                "clerr" | "dblreq" => &["3261-18.3-a"],
+                _ => &[],
+            };
+            Some(Row {
+                name,
+                reqs,
+                flags: &[],
+                input: bytes,
+                result,
+                comment: reason,
+            })
+        })
+        .collect()
+}
+
+fn cases() -> Vec<Case> {
+    let mut cases = builder::cases(RFC7118, |bytes| message_input("websocket", bytes));
+    cases.extend(builder::cases(&rfc4475_rows(), |bytes| {
+        message_input("datagram", bytes)
+    }));
+    cases
 }

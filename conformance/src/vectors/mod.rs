@@ -2,9 +2,11 @@
 //! Wycheproof: one file per group, generated from the reference implementation's pure
 //! functions and checked against them.
 //!
-//! A group is a list of [`Case`]s (stable id, requirement IDs, ambiguity flags, input, the
-//! verdict on the input per the RFCs) plus a `compute` function that runs the reference code on
-//! one input and returns the expected output as JSON. [`generate`] writes
+//! A group declares its tests as a table of [`Row`]s (stable id, requirement IDs, ambiguity
+//! flags, input in the group's own type, the verdict on the input per the RFCs, comment); the
+//! one builder (`builder.rs`) turns any table into [`Case`]s, rows whose input is JSON. A
+//! group also has a `compute` function that runs the reference code on one input and returns
+//! the expected output as JSON. [`generate`] writes
 //! `<group>.json` files (and `schema.json`); [`check`] recomputes every test of the files and
 //! compares with their `expected`. Both use the same `compute`, so the committed files are the
 //! reference's answers, and a change in the reference shows up as a diff in `vectors/`.
@@ -13,8 +15,12 @@
 //! `<group>/<short-name>`, never positions; maps are written with sorted keys; files end with
 //! one newline.
 
+pub mod adapter;
+mod builder;
+mod cli;
 mod framing;
 mod handshake;
+mod json;
 mod messages;
 mod no_connect;
 mod record_route;
@@ -24,10 +30,14 @@ mod via;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+use crate::verdict::{CaseInfo, Level, Outcome, Verdict as CaseVerdict};
+use adapter::{Adapter, AdapterError, Answer, Request};
+
+pub use cli::{VectorsArgs, VectorsCommand, run};
 
 /// The JSON Schema describing every vector file, written next to them by [`generate`].
 pub const SCHEMA: &str = include_str!("schema.json");
@@ -110,19 +120,11 @@ pub enum Verdict {
     Acceptable,
 }
 
-/// One test as written in a group's source (before its `expected` is computed).
-#[derive(Debug, Clone)]
-pub struct Case {
-    /// The short name; the id is `<group>/<name>`.
-    pub name: &'static str,
-    /// Requirement IDs (REQUIREMENTS.md).
-    pub reqs: &'static [&'static str],
-    pub comment: &'static str,
-    /// Ambiguity flags (keys of the file's `notes`).
-    pub flags: &'static [&'static str],
-    pub input: Value,
-    pub result: Verdict,
-}
+pub use builder::Row;
+
+/// One test as written in a group's source, its input as JSON (before its `expected` is
+/// computed): what the builder (`builder::cases`) makes of a group's table.
+pub type Case = Row<Value>;
 
 /// A group of vectors: its cases and the reference function that answers them.
 pub struct Group {
@@ -281,12 +283,6 @@ pub fn generate(dir: &Path) -> Result<Vec<(PathBuf, usize)>, VectorsError> {
     written.push((schema, 0));
     Ok(written)
 }
-
-pub mod adapter;
-
-use crate::report::{console, junit, write_json};
-use crate::verdict::{CaseInfo, Level, Outcome, Report, Verdict as CaseVerdict};
-use adapter::{Adapter, AdapterError, Answer, Mode, Request};
 
 /// A test whose recomputed answer differs from its `expected`.
 #[derive(Debug, Clone, PartialEq)]
@@ -491,229 +487,6 @@ pub fn check_verdicts(
     Ok(Checked { counts, verdicts })
 }
 
-/// `sipws vectors`: generate or check the language-neutral test vectors.
-#[derive(Debug, clap::Args)]
-pub struct VectorsArgs {
-    #[command(subcommand)]
-    pub command: VectorsCommand,
-}
-
-#[derive(Debug, clap::Subcommand)]
-pub enum VectorsCommand {
-    /// Write one JSON file per group (and schema.json), computed by the reference functions.
-    /// The output is byte-identical on every run.
-    Generate {
-        /// Directory to write into (created if missing).
-        #[arg(long, default_value = "vectors")]
-        dir: PathBuf,
-    },
-    /// Compare every test's answer with its `expected`: recomputed by the reference functions,
-    /// or (with --adapter) given by another implementation through the adapter protocol
-    /// (vectors/README.md, "Using the vectors from another implementation").
-    ///
-    /// Exit status: 0 all match (skips allowed), 1 at least one mismatch or adapter error,
-    /// 2 usage error (unknown group, unreadable or malformed file, adapter command missing or
-    /// not executable).
-    Check {
-        /// Directory holding the vector files.
-        #[arg(long, default_value = "vectors")]
-        dir: PathBuf,
-        /// Check only this group (subprotocol-offers, uri-transport, via, handshake-requests).
-        #[arg(long)]
-        group: Option<String>,
-        /// Let another implementation answer: a command line, split on whitespace and run
-        /// without a shell, with the group name appended as its last argument.
-        #[arg(long, value_name = "CMD")]
-        adapter: Option<String>,
-        /// Run the adapter once per test (its single request line on stdin) instead of once
-        /// per group.
-        #[arg(long, requires = "adapter")]
-        per_test: bool,
-        /// Seconds an adapter may take for one test (from its previous answer).
-        #[arg(long, value_name = "SECS", default_value_t = adapter::DEFAULT_TEST_TIMEOUT.as_secs_f64())]
-        test_timeout: f64,
-        /// Seconds an adapter may take for a whole group.
-        #[arg(long, value_name = "SECS", default_value_t = adapter::DEFAULT_GROUP_TIMEOUT.as_secs_f64())]
-        group_timeout: f64,
-        /// Also write the JSON report here.
-        #[arg(long, value_name = "FILE")]
-        json: Option<PathBuf>,
-        /// Also write a JUnit XML report here.
-        #[arg(long, value_name = "FILE")]
-        junit: Option<PathBuf>,
-    },
-}
-
 fn compact(v: &Value) -> String {
     serde_json::to_string(v).unwrap_or_default()
-}
-
-fn seconds(name: &str, s: f64) -> Result<std::time::Duration, String> {
-    std::time::Duration::try_from_secs_f64(s)
-        .ok()
-        .filter(|d| !d.is_zero())
-        .ok_or_else(|| format!("--{name} must be a positive number of seconds, not {s}"))
-}
-
-/// Runs `sipws vectors ...` and returns its exit status.
-pub fn run(args: &VectorsArgs) -> ExitCode {
-    match &args.command {
-        VectorsCommand::Generate { dir } => match generate(dir) {
-            Ok(written) => {
-                for (path, n) in written {
-                    if n > 0 {
-                        println!("{} ({n} tests)", path.display());
-                    } else {
-                        println!("{}", path.display());
-                    }
-                }
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("sipws: {e}");
-                ExitCode::from(2)
-            }
-        },
-        VectorsCommand::Check {
-            dir,
-            group,
-            adapter,
-            per_test,
-            test_timeout,
-            group_timeout,
-            json,
-            junit,
-        } => {
-            let adapter = match adapter {
-                None => None,
-                Some(command) => {
-                    let mode = if *per_test {
-                        Mode::PerTest
-                    } else {
-                        Mode::Streaming
-                    };
-                    let timeouts = seconds("test-timeout", *test_timeout)
-                        .and_then(|t| Ok((t, seconds("group-timeout", *group_timeout)?)));
-                    let (test_timeout, group_timeout) = match timeouts {
-                        Ok(t) => t,
-                        Err(e) => {
-                            eprintln!("sipws: {e}");
-                            return ExitCode::from(2);
-                        }
-                    };
-                    match Adapter::new(command, mode) {
-                        Ok(mut a) => {
-                            a.test_timeout = test_timeout;
-                            a.group_timeout = group_timeout;
-                            Some(a)
-                        }
-                        Err(e) => {
-                            eprintln!("sipws: {e}");
-                            return ExitCode::from(2);
-                        }
-                    }
-                }
-            };
-            let started = std::time::Instant::now();
-            let Checked { counts, verdicts } =
-                match check_verdicts(dir, group.as_deref(), adapter.as_ref()) {
-                    Ok(r) => r,
-                    Err(e) => {
-                        eprintln!("sipws: {e}");
-                        return ExitCode::from(2);
-                    }
-                };
-            let target = match &adapter {
-                Some(a) => format!("adapter: {}", a.command),
-                None => "reference implementation".to_owned(),
-            };
-            let report = Report::new(
-                target,
-                u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-                verdicts,
-            );
-            print_check(&report, &counts, adapter.is_some());
-            if let Err(e) = write_reports(&report, json.as_deref(), junit.as_deref()) {
-                eprintln!("sipws: {e}");
-                return ExitCode::from(2);
-            }
-            ExitCode::from(report.exit_code())
-        }
-    }
-}
-
-/// The console output of `check`: with an adapter, the suite's console report; for the
-/// reference, one `FAIL <id>: ...` line per mismatch. Both end with a one-line summary.
-fn print_check(report: &Report, counts: &[(String, usize)], with_adapter: bool) {
-    if with_adapter {
-        let stdout = std::io::stdout();
-        if let Err(e) = console::write(report, false, &mut stdout.lock()) {
-            eprintln!("sipws: writing the report: {e}");
-        }
-    } else {
-        for v in report
-            .verdicts
-            .iter()
-            .filter(|v| v.outcome != Outcome::Pass)
-        {
-            println!("FAIL {}: {}", v.case.id, v.message);
-        }
-    }
-    let per_group = counts
-        .iter()
-        .map(|(g, n)| format!("{g} {n}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let s = &report.summary;
-    let bad = s.total() - s.pass - s.skip;
-    if with_adapter {
-        println!(
-            "{} tests ({per_group}): {} match, {} mismatch, {} skipped, {} errors",
-            s.total(),
-            s.pass,
-            s.fail,
-            s.skip,
-            s.error
-        );
-    } else {
-        println!(
-            "{} tests ({per_group}): {} match, {bad} mismatch",
-            s.total(),
-            s.pass
-        );
-    }
-}
-
-fn write_reports(
-    report: &Report,
-    json: Option<&Path>,
-    junit_path: Option<&Path>,
-) -> Result<(), String> {
-    use std::io::Write as _;
-    let create = |path: &Path| {
-        std::fs::File::create(path)
-            .map(std::io::BufWriter::new)
-            .map_err(|e| format!("creating {}: {e}", path.display()))
-    };
-    if let Some(path) = json {
-        let mut f = create(path)?;
-        write_json(report, &mut f)
-            .and_then(|()| f.flush())
-            .map_err(|e| format!("writing {}: {e}", path.display()))?;
-    }
-    if let Some(path) = junit_path {
-        let mut f = create(path)?;
-        junit::write(report, &mut f)
-            .and_then(|()| f.flush())
-            .map_err(|e| format!("writing {}: {e}", path.display()))?;
-    }
-    Ok(())
-}
-
-/// Reads a string field of a test input.
-fn input_str<'a>(input: &'a Value, field: &str) -> Result<&'a str, String> {
-    input
-        .get(field)
-        .and_then(Value::as_str)
-        .ok_or_else(|| format!("input needs a string field {field:?}"))
 }

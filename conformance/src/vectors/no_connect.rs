@@ -23,8 +23,9 @@ use sipws_reference::proxy::{Action, Proxy, Time};
 use sipws_reference::sip::Message;
 use sipws_reference::transport::{Flow, FlowId};
 
+use super::Verdict::{Acceptable, Valid};
 use super::record_route::{SECRET, config, local, transport};
-use super::{Case, Group, Verdict};
+use super::{Case, Group, Row, builder};
 
 pub const GROUP: Group = Group {
     name: "no-connect",
@@ -138,7 +139,6 @@ fn flows() -> Value {
     ])
 }
 
-/// A REGISTER with RFC 5626 outbound (reg-id 1, an instance) over a WS-family flow.
 fn register_ws(user: &str, via: &str, instance: &str, flow: u64) -> Value {
     json!({ "flow": flow, "message": crlf(&format!(
         "REGISTER sip:example.com SIP/2.0
@@ -156,7 +156,6 @@ Content-Length: 0
     )) })
 }
 
-/// A plain REGISTER (no outbound) over UDP.
 fn register_udp(user: &str, host: &str, flow: u64) -> Value {
     json!({ "flow": flow, "message": crlf(&format!(
         "REGISTER sip:example.com SIP/2.0
@@ -173,12 +172,12 @@ Content-Length: 0
     )) })
 }
 
-fn invite(ruri: &str, route: Option<&str>, flow: u64) -> Value {
-    let route = route.map(|r| format!("Route: {r}\n")).unwrap_or_default();
+/// An INVITE from Bob's UA (its Via and Contact), entering on `flow`.
+fn invite_json(ruri: &str, flow: u64) -> Value {
     json!({ "flow": flow, "message": crlf(&format!(
         "INVITE {ruri} SIP/2.0
 Via: SIP/2.0/UDP 203.0.113.22:5060;branch=z9hG4bKinv1
-{route}From: <sip:bob@example.com>;tag=bob1
+From: <sip:bob@example.com>;tag=bob1
 To: <{ruri}>
 Call-ID: call-1
 CSeq: 1 INVITE
@@ -190,7 +189,8 @@ Content-Length: 0
     )) })
 }
 
-fn bye_via_token(token: &str) -> Value {
+/// An in-dialog BYE from Bob to Carol whose Route carries `token` (RFC 5626 §5.3.2).
+fn bye_json(token: &str) -> Value {
     json!({ "flow": BOB, "message": crlf(&format!(
         "BYE sip:carol@carol.invalid;transport=ws SIP/2.0
 Via: SIP/2.0/UDP 203.0.113.22:5060;branch=z9hG4bKbye1
@@ -206,214 +206,326 @@ Content-Length: 0
     )) })
 }
 
-struct C {
-    name: &'static str,
-    reqs: &'static [&'static str],
-    flags: &'static [&'static str],
-    registers: Vec<Value>,
-    closed: Vec<u64>,
-    request: Value,
-    result: Verdict,
-    comment: &'static str,
+/// A REGISTER fed before the request.
+#[derive(Debug, Clone, Copy)]
+enum Register {
+    /// With RFC 5626 outbound (reg-id 1, an instance) over a WS-family flow.
+    Ws {
+        user: &'static str,
+        via: &'static str,
+        instance: &'static str,
+        flow: u64,
+    },
+    /// A plain REGISTER (no outbound) over UDP.
+    Udp {
+        user: &'static str,
+        host: &'static str,
+        flow: u64,
+    },
 }
 
-impl C {
-    fn case(self) -> Case {
-        Case {
-            name: self.name,
-            reqs: self.reqs,
-            comment: self.comment,
-            flags: self.flags,
-            input: json!({
-                "flows": flows(),
-                "registers": self.registers,
-                "closed": self.closed,
-                "request": self.request,
-            }),
-            result: self.result,
+const ALICE_REG: Register = Register::Ws {
+    user: "alice",
+    via: "WSS",
+    instance: "00000000-0000-4000-8000-00000000a11c",
+    flow: ALICE,
+};
+const CAROL_REG: Register = Register::Ws {
+    user: "carol",
+    via: "WS",
+    instance: "00000000-0000-4000-8000-0000000ca201",
+    flow: CAROL,
+};
+const DAVE_REG: Register = Register::Udp {
+    user: "dave",
+    host: "203.0.113.44",
+    flow: DAVE,
+};
+
+impl Register {
+    fn json(self) -> Value {
+        match self {
+            Register::Ws {
+                user,
+                via,
+                instance,
+                flow,
+            } => register_ws(user, via, instance, flow),
+            Register::Udp { user, host, flow } => register_udp(user, host, flow),
         }
     }
 }
 
+/// The flow token a BYE's Route carries.
+#[derive(Debug, Clone, Copy)]
+enum Token {
+    /// The token of Carol's flow, as the proxy issues it.
+    Carol,
+    /// Carol's token with its last character changed: it fails the integrity check.
+    CarolTampered,
+}
+
+impl Token {
+    fn text(self) -> String {
+        let token = FlowTokens::new(SECRET).encode(FlowId(CAROL));
+        match self {
+            Token::Carol => token,
+            Token::CarolTampered => {
+                let mut forged = token;
+                let last = if forged.ends_with('0') { '1' } else { '0' };
+                forged.pop();
+                forged.push(last);
+                forged
+            }
+        }
+    }
+}
+
+/// The request decided after the REGISTERs and closes.
+#[derive(Debug, Clone, Copy)]
+enum Request {
+    /// An INVITE for this Request-URI entering on this flow.
+    Invite { ruri: &'static str, flow: u64 },
+    /// An in-dialog BYE from Bob routed by a flow token.
+    Bye(Token),
+}
+
+const fn invite(ruri: &'static str, flow: u64) -> Request {
+    Request::Invite { ruri, flow }
+}
+
+impl Request {
+    fn json(self) -> Value {
+        match self {
+            Request::Invite { ruri, flow } => invite_json(ruri, flow),
+            Request::Bye(token) => bye_json(&token.text()),
+        }
+    }
+}
+
+/// One test's location state and request; the flows are always [`flows`].
+#[derive(Debug, Clone, Copy)]
+struct Scenario {
+    registers: &'static [Register],
+    /// The flows closed after the REGISTERs.
+    closed: &'static [u64],
+    request: Request,
+}
+
+impl Scenario {
+    fn json(&self) -> Value {
+        json!({
+            "flows": flows(),
+            "registers": self.registers.iter().map(|r| r.json()).collect::<Vec<_>>(),
+            "closed": self.closed,
+            "request": self.request.json(),
+        })
+    }
+}
+
 fn cases() -> Vec<Case> {
-    use Verdict::*;
-    let tokens = FlowTokens::new(SECRET);
-    let carol_token = tokens.encode(FlowId(CAROL));
-    let mut forged = carol_token.clone();
-    let last = if forged.ends_with('0') { '1' } else { '0' };
-    forged.pop();
-    forged.push(last);
-    let alice = || {
-        register_ws(
-            "alice",
-            "WSS",
-            "00000000-0000-4000-8000-00000000a11c",
-            ALICE,
-        )
-    };
-    let carol = || register_ws("carol", "WS", "00000000-0000-4000-8000-0000000ca201", CAROL);
-    let a9 = &["A9"][..];
-    vec![
-        C {
-            name: "live-binding",
-            reqs: &["5626-7-c"],
-            flags: &[],
-            registers: vec![alice()],
-            closed: vec![],
-            request: invite("sip:alice@example.com", None, BOB),
-            result: Valid,
-            comment: "Alice registered over WSS and her flow is alive: the INVITE goes out on that flow.",
+    builder::cases(ROWS, Scenario::json)
+}
+
+/// The tests; an input is the location state and the request.
+const ROWS: &[Row<Scenario>] = &[
+    Row {
+        name: "live-binding",
+        reqs: &["5626-7-c"],
+        flags: &[],
+        input: Scenario {
+            registers: &[ALICE_REG],
+            closed: &[],
+            request: invite("sip:alice@example.com", BOB),
         },
-        C {
-            name: "closed-flow",
-            reqs: &["5626-7-d", "3261-16.5-a", "3261-18.2.2-b"],
-            flags: a9,
-            registers: vec![alice()],
-            closed: vec![ALICE],
-            request: invite("sip:alice@example.com", None, BOB),
-            result: Acceptable,
-            comment: "Alice's only flow closed, her binding went with it: 480, no connection attempt to her .invalid Contact.",
+        result: Valid,
+        comment: "Alice registered over WSS and her flow is alive: the INVITE goes out on that flow.",
+    },
+    Row {
+        name: "closed-flow",
+        reqs: &["5626-7-d", "3261-16.5-a", "3261-18.2.2-b"],
+        flags: &["A9"],
+        input: Scenario {
+            registers: &[ALICE_REG],
+            closed: &[ALICE],
+            request: invite("sip:alice@example.com", BOB),
         },
-        C {
-            name: "unknown-user",
-            reqs: &["3261-16.5-a"],
-            flags: &[],
-            registers: vec![alice()],
-            closed: vec![],
-            request: invite("sip:nobody@example.com", None, BOB),
-            result: Valid,
-            comment: "No such user in our domain: 404.",
+        result: Acceptable,
+        comment: "Alice's only flow closed, her binding went with it: 480, no connection attempt to her .invalid Contact.",
+    },
+    Row {
+        name: "unknown-user",
+        reqs: &["3261-16.5-a"],
+        flags: &[],
+        input: Scenario {
+            registers: &[ALICE_REG],
+            closed: &[],
+            request: invite("sip:nobody@example.com", BOB),
         },
-        C {
-            name: "gruu-of-closed-flow",
-            reqs: &["5627-6.1-a", "5626-7-d", "3261-16.5-a"],
-            flags: a9,
-            registers: vec![alice()],
-            closed: vec![ALICE],
+        result: Valid,
+        comment: "No such user in our domain: 404.",
+    },
+    Row {
+        name: "gruu-of-closed-flow",
+        reqs: &["5627-6.1-a", "5626-7-d", "3261-16.5-a"],
+        flags: &["A9"],
+        input: Scenario {
+            registers: &[ALICE_REG],
+            closed: &[ALICE],
             request: invite(
                 "sip:alice@example.com;gr=urn:uuid:00000000-0000-4000-8000-00000000a11c",
-                None,
                 BOB,
             ),
-            result: Acceptable,
-            comment: "Alice's public GRUU after her flow closed: the instance is known but unreachable: 480.",
         },
-        C {
-            name: "gruu-live",
-            reqs: &["5627-6.1-a"],
-            flags: &[],
-            registers: vec![alice()],
-            closed: vec![],
+        result: Acceptable,
+        comment: "Alice's public GRUU after her flow closed: the instance is known but unreachable: 480.",
+    },
+    Row {
+        name: "gruu-live",
+        reqs: &["5627-6.1-a"],
+        flags: &[],
+        input: Scenario {
+            registers: &[ALICE_REG],
+            closed: &[],
             request: invite(
                 "sip:alice@example.com;gr=urn:uuid:00000000-0000-4000-8000-00000000a11c",
-                None,
                 BOB,
             ),
-            result: Valid,
-            comment: "Alice's public GRUU while her flow lives: delivered on her flow.",
         },
-        C {
-            name: "flow-token-live",
-            reqs: &["5626-5.3.2-a", "5626-5.3.1-b"],
-            flags: &[],
-            registers: vec![carol()],
-            closed: vec![],
-            request: bye_via_token(&carol_token),
-            result: Valid,
-            comment: "An in-dialog BYE whose Route carries Carol's flow token: delivered on her WS flow.",
+        result: Valid,
+        comment: "Alice's public GRUU while her flow lives: delivered on her flow.",
+    },
+    Row {
+        name: "flow-token-live",
+        reqs: &["5626-5.3.2-a", "5626-5.3.1-b"],
+        flags: &[],
+        input: Scenario {
+            registers: &[CAROL_REG],
+            closed: &[],
+            request: Request::Bye(Token::Carol),
         },
-        C {
-            name: "flow-token-closed-flow",
-            reqs: &["5626-5.3.1-b"],
-            flags: a9,
-            registers: vec![carol()],
-            closed: vec![CAROL],
-            request: bye_via_token(&carol_token),
-            result: Valid,
-            comment: "The flow token names a flow that closed: 430 Flow Failed, no connection attempt.",
+        result: Valid,
+        comment: "An in-dialog BYE whose Route carries Carol's flow token: delivered on her WS flow.",
+    },
+    Row {
+        name: "flow-token-closed-flow",
+        reqs: &["5626-5.3.1-b"],
+        flags: &["A9"],
+        input: Scenario {
+            registers: &[CAROL_REG],
+            closed: &[CAROL],
+            request: Request::Bye(Token::Carol),
         },
-        C {
-            name: "flow-token-tampered",
-            reqs: &["5626-5.3.1-b"],
-            flags: a9,
-            registers: vec![carol()],
-            closed: vec![],
-            request: bye_via_token(&forged),
-            result: Acceptable,
-            comment: "A flow token whose last character was changed fails its integrity check: 403.",
+        result: Valid,
+        comment: "The flow token names a flow that closed: 430 Flow Failed, no connection attempt.",
+    },
+    Row {
+        name: "flow-token-tampered",
+        reqs: &["5626-5.3.1-b"],
+        flags: &["A9"],
+        input: Scenario {
+            registers: &[CAROL_REG],
+            closed: &[],
+            request: Request::Bye(Token::CarolTampered),
         },
-        C {
-            name: "invalid-host",
-            reqs: &["3261-18.2.2-b"],
-            flags: a9,
-            registers: vec![],
-            closed: vec![],
-            request: invite("sip:x@gone.invalid", None, BOB),
-            result: Acceptable,
-            comment: "A .invalid host cannot be resolved or dialled (RFC 6761): 480.",
+        result: Acceptable,
+        comment: "A flow token whose last character was changed fails its integrity check: 403.",
+    },
+    Row {
+        name: "invalid-host",
+        reqs: &["3261-18.2.2-b"],
+        flags: &["A9"],
+        input: Scenario {
+            registers: &[],
+            closed: &[],
+            request: invite("sip:x@gone.invalid", BOB),
         },
-        C {
-            name: "transport-ws-not-ours",
-            reqs: &["3261-18.2.2-b", "3263-4.1-a"],
-            flags: &["A1", "A9"],
-            registers: vec![],
-            closed: vec![],
-            request: invite("sip:x@ws.example.net;transport=ws", None, BOB),
-            result: Acceptable,
-            comment: "A transport=ws target on a foreign host: a WS server does not open WebSocket connections: 480.",
+        result: Acceptable,
+        comment: "A .invalid host cannot be resolved or dialled (RFC 6761): 480.",
+    },
+    Row {
+        name: "transport-ws-not-ours",
+        reqs: &["3261-18.2.2-b", "3263-4.1-a"],
+        flags: &["A1", "A9"],
+        input: Scenario {
+            registers: &[],
+            closed: &[],
+            request: invite("sip:x@ws.example.net;transport=ws", BOB),
         },
-        C {
-            name: "transport-wss-not-ours",
-            reqs: &["3261-18.2.2-b", "3263-4.1-a"],
-            flags: &["A1", "A9"],
-            registers: vec![],
-            closed: vec![],
-            request: invite("sip:x@ws.example.net;transport=wss", None, BOB),
-            result: Acceptable,
-            comment: "transport=wss (field usage) on a foreign host: 480 as well.",
+        result: Acceptable,
+        comment: "A transport=ws target on a foreign host: a WS server does not open WebSocket connections: 480.",
+    },
+    Row {
+        name: "transport-wss-not-ours",
+        reqs: &["3261-18.2.2-b", "3263-4.1-a"],
+        flags: &["A1", "A9"],
+        input: Scenario {
+            registers: &[],
+            closed: &[],
+            request: invite("sip:x@ws.example.net;transport=wss", BOB),
         },
-        C {
-            name: "sips-to-plain-ws-binding",
-            reqs: &["7118-9.2-a", "3261-16.5-a"],
-            flags: &["A9"],
-            registers: vec![carol()],
-            closed: vec![],
-            request: invite("sips:carol@example.com", None, BOB),
-            result: Acceptable,
-            comment: "A sips: request for a user bound only over plain WS must not leave over WS: 480.",
+        result: Acceptable,
+        comment: "transport=wss (field usage) on a foreign host: 480 as well.",
+    },
+    Row {
+        name: "sips-to-plain-ws-binding",
+        reqs: &["7118-9.2-a", "3261-16.5-a"],
+        flags: &["A9"],
+        input: Scenario {
+            registers: &[CAROL_REG],
+            closed: &[],
+            request: invite("sips:carol@example.com", BOB),
         },
-        C {
-            name: "sips-to-wss-binding",
-            reqs: &["7118-9.2-a"],
-            flags: &[],
-            registers: vec![alice()],
-            closed: vec![],
-            request: invite("sips:alice@example.com", None, BOB),
-            result: Valid,
-            comment: "A sips: request for a user bound over WSS: delivered on the WSS flow.",
+        result: Acceptable,
+        comment: "A sips: request for a user bound only over plain WS must not leave over WS: 480.",
+    },
+    Row {
+        name: "sips-to-wss-binding",
+        reqs: &["7118-9.2-a"],
+        flags: &[],
+        input: Scenario {
+            registers: &[ALICE_REG],
+            closed: &[],
+            request: invite("sips:alice@example.com", BOB),
         },
-        C {
-            name: "udp-binding",
-            reqs: &["7118-5.4-b"],
-            flags: &[],
-            registers: vec![register_udp("dave", "203.0.113.44", DAVE)],
-            closed: vec![],
-            request: invite("sip:dave@example.com", None, BOB),
-            result: Valid,
-            comment: "Dave registered over UDP: the INVITE goes to his Contact over the UDP socket he registered from (UDP needs no connection).",
+        result: Valid,
+        comment: "A sips: request for a user bound over WSS: delivered on the WSS flow.",
+    },
+    Row {
+        name: "udp-binding",
+        reqs: &["7118-5.4-b"],
+        flags: &[],
+        input: Scenario {
+            registers: &[DAVE_REG],
+            closed: &[],
+            request: invite("sip:dave@example.com", BOB),
         },
-        C {
-            name: "foreign-udp-target",
-            reqs: &["7118-5.4-b"],
-            flags: &[],
-            registers: vec![],
-            closed: vec![],
-            request: invite("sip:bob@203.0.113.77:5060;transport=udp", None, ALICE),
-            result: Valid,
-            comment: "A foreign UDP Request-URI from a WSS client: forwarded over UDP.",
+        result: Valid,
+        comment: "Dave registered over UDP: the INVITE goes to his Contact over the UDP socket he registered from (UDP needs no connection).",
+    },
+    Row {
+        name: "foreign-udp-target",
+        reqs: &["7118-5.4-b"],
+        flags: &[],
+        input: Scenario {
+            registers: &[],
+            closed: &[],
+            request: invite("sip:bob@203.0.113.77:5060;transport=udp", ALICE),
         },
-    ]
-    .into_iter()
-    .map(C::case)
-    .collect()
+        result: Valid,
+        comment: "A foreign UDP Request-URI from a WSS client: forwarded over UDP.",
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tampered_token_differs_from_carols_in_its_last_character_only() {
+        let (real, forged) = (Token::Carol.text(), Token::CarolTampered.text());
+        assert_ne!(real, forged);
+        assert_eq!(real.len(), forged.len());
+        assert_eq!(real[..real.len() - 1], forged[..forged.len() - 1]);
+    }
 }

@@ -18,7 +18,8 @@ use sipws_reference::proxy::flow_token::FlowTokens;
 use sipws_reference::proxy::record_route::record_route;
 use sipws_reference::transport::{Flow, FlowId, Transport};
 
-use super::{Case, Group, Verdict};
+use super::Verdict::{Acceptable, Valid};
+use super::{Case, Group, Row, builder};
 
 pub const GROUP: Group = Group {
     name: "record-route",
@@ -125,14 +126,28 @@ const NAMES: [[&str; 5]; 5] = [
     ],
 ];
 
-fn cases() -> Vec<Case> {
-    let mut out = Vec::new();
-    for (i, inn) in ALL.iter().enumerate() {
-        for (j, out_t) in ALL.iter().enumerate() {
-            let same = i == j;
-            let wss = *inn == "WSS" || *out_t == "WSS";
-            let name = NAMES[i][j];
-            let (reqs, comment): (&'static [&'static str], &'static str) = if same {
+/// A dialog-forming request's way through the proxy.
+#[derive(Debug, Clone, Copy)]
+struct Hops {
+    ingress: &'static str,
+    egress: &'static str,
+    ruri_scheme: &'static str,
+}
+
+impl Hops {
+    fn json(&self) -> Value {
+        json!({ "ingress": self.ingress, "egress": self.egress, "ruri_scheme": self.ruri_scheme })
+    }
+}
+
+/// The 25 `sip:` tests, every ingress x egress: their rows follow one rule (same transport or
+/// a switch; A1 when a side is WSS), so they are derived rather than written out.
+fn matrix() -> Vec<Row<Hops>> {
+    let mut rows = Vec::new();
+    for (i, ingress) in ALL.iter().enumerate() {
+        for (j, egress) in ALL.iter().enumerate() {
+            let wss = *ingress == "WSS" || *egress == "WSS";
+            let (reqs, comment): (&'static [&'static str], &'static str) = if i == j {
                 (
                     &["3261-16.6-b", "5626-5.3.2-a"],
                     "Same transport both sides: one Record-Route entry with lr, carrying the \
@@ -146,82 +161,98 @@ fn cases() -> Vec<Case> {
                      a flow token for a connection-oriented flow.",
                 )
             };
-            out.push(Case {
-                name,
+            rows.push(Row {
+                name: NAMES[i][j],
                 reqs,
-                comment,
                 flags: if wss { &["A1"] } else { &[] },
-                input: json!({ "ingress": inn, "egress": out_t, "ruri_scheme": "sip" }),
+                input: Hops {
+                    ingress,
+                    egress,
+                    ruri_scheme: "sip",
+                },
                 // A WSS hop written `sip:...:443;transport=ws` (RFC 7118 §8.2) does not
                 // encode TLS as RFC 5658 §6.2 wants (A1): what the reference writes is one of
                 // the readings, not the only right answer.
-                result: if wss {
-                    Verdict::Acceptable
-                } else {
-                    Verdict::Valid
-                },
+                result: if wss { Acceptable } else { Valid },
+                comment,
             });
         }
     }
-    // (name, ingress, egress, comment, result)
-    let sips: [(&'static str, &str, &str, &'static str, Verdict); 6] = [
-        (
-            "sips-wss-to-wss",
-            "WSS",
-            "WSS",
-            "sips: R-URI, WSS both sides: the entry is sips:.",
-            Verdict::Valid,
-        ),
-        (
-            "sips-wss-to-tls",
-            "WSS",
-            "TLS",
-            "sips: R-URI from WSS to TLS: both entries sips:.",
-            Verdict::Valid,
-        ),
-        (
-            "sips-tls-to-wss",
-            "TLS",
-            "WSS",
-            "sips: R-URI from TLS to WSS: both entries sips:.",
-            Verdict::Valid,
-        ),
-        (
-            "sips-ws-to-tls",
-            "WS",
-            "TLS",
-            "sips: R-URI arriving over plain WS: record-routing is forced and the entries are \
-             sips: (RFC 3261 §16.6 item 4), although the WS-side entry then names WSS on the \
-             plain WS listener's port 80.",
-            Verdict::Acceptable,
-        ),
-        (
-            "sips-tcp-to-wss",
-            "TCP",
-            "WSS",
-            "sips: R-URI arriving over TCP: every entry is sips:, so the TCP-side entry names \
-             TLS on the plain TCP listener's port 5060.",
-            Verdict::Acceptable,
-        ),
-        (
-            "sips-udp-to-wss",
-            "UDP",
-            "WSS",
-            "sips: R-URI arriving over UDP (itself a violation of RFC 3261 §26.2.2): the \
-             UDP-side entry comes out as sips: with transport=udp, a combination the \
-             uri-transport group classifies as invalid.",
-            Verdict::Acceptable,
-        ),
-    ];
-    for (name, inn, out_t, comment, result) in sips {
-        out.push(Case {
-            name,
-            reqs: &["3261-16.6-c", "5658-6.2-a", "5626-5.3.2-a"],
-            comment,
-            flags: &["A1"],
-            input: json!({ "ingress": inn, "egress": out_t, "ruri_scheme": "sips" }),
-            result,
-        });
+    rows
+}
+
+/// A `sips:` Request-URI from `ingress` to `egress`.
+const fn sips(ingress: &'static str, egress: &'static str) -> Hops {
+    Hops {
+        ingress,
+        egress,
+        ruri_scheme: "sips",
     }
-    out
+}
+
+/// The requirements every `sips:` test checks: forced record-routing (RFC 3261 §16.6 item 4)
+/// with RFC 5658 entries and flow tokens.
+const SIPS_REQS: &[&str] = &["3261-16.6-c", "5658-6.2-a", "5626-5.3.2-a"];
+
+/// The `sips:` tests, after the [`matrix`].
+const SIPS: &[Row<Hops>] = &[
+    Row {
+        name: "sips-wss-to-wss",
+        reqs: SIPS_REQS,
+        flags: &["A1"],
+        input: sips("WSS", "WSS"),
+        result: Valid,
+        comment: "sips: R-URI, WSS both sides: the entry is sips:.",
+    },
+    Row {
+        name: "sips-wss-to-tls",
+        reqs: SIPS_REQS,
+        flags: &["A1"],
+        input: sips("WSS", "TLS"),
+        result: Valid,
+        comment: "sips: R-URI from WSS to TLS: both entries sips:.",
+    },
+    Row {
+        name: "sips-tls-to-wss",
+        reqs: SIPS_REQS,
+        flags: &["A1"],
+        input: sips("TLS", "WSS"),
+        result: Valid,
+        comment: "sips: R-URI from TLS to WSS: both entries sips:.",
+    },
+    Row {
+        name: "sips-ws-to-tls",
+        reqs: SIPS_REQS,
+        flags: &["A1"],
+        input: sips("WS", "TLS"),
+        result: Acceptable,
+        comment: "sips: R-URI arriving over plain WS: record-routing is forced and the entries \
+                  are sips: (RFC 3261 §16.6 item 4), although the WS-side entry then names WSS \
+                  on the plain WS listener's port 80.",
+    },
+    Row {
+        name: "sips-tcp-to-wss",
+        reqs: SIPS_REQS,
+        flags: &["A1"],
+        input: sips("TCP", "WSS"),
+        result: Acceptable,
+        comment: "sips: R-URI arriving over TCP: every entry is sips:, so the TCP-side entry \
+                  names TLS on the plain TCP listener's port 5060.",
+    },
+    Row {
+        name: "sips-udp-to-wss",
+        reqs: SIPS_REQS,
+        flags: &["A1"],
+        input: sips("UDP", "WSS"),
+        result: Acceptable,
+        comment: "sips: R-URI arriving over UDP (itself a violation of RFC 3261 §26.2.2): the \
+                  UDP-side entry comes out as sips: with transport=udp, a combination the \
+                  uri-transport group classifies as invalid.",
+    },
+];
+
+fn cases() -> Vec<Case> {
+    let mut rows = matrix();
+    rows.extend_from_slice(SIPS);
+    builder::cases(&rows, Hops::json)
 }

@@ -14,7 +14,9 @@ use sipws_reference::sip::Host;
 use sipws_reference::sip::via::parse_via_list;
 use sipws_reference::transport::Transport;
 
-use super::{Case, Group, Verdict, input_str};
+use super::Verdict::{Invalid, Valid};
+use super::json::input_str;
+use super::{Case, Group, Row, builder};
 
 pub const GROUP: Group = Group {
     name: "via",
@@ -61,151 +63,154 @@ fn compute(input: &Value) -> Result<Value, String> {
     Ok(json!({ "vias": vias }))
 }
 
-fn case(
-    name: &'static str,
-    reqs: &'static [&'static str],
-    value: &str,
-    result: Verdict,
-    comment: &'static str,
-) -> Case {
-    Case {
-        name,
-        reqs,
-        comment,
-        flags: &[],
-        input: json!({ "value": value }),
-        result,
-    }
+fn cases() -> Vec<Case> {
+    builder::cases(ROWS, |value| json!({ "value": value }))
 }
 
-fn cases() -> Vec<Case> {
-    use Verdict::*;
-    vec![
-        case(
-            "wss-rfc-example",
-            &["7118-5.1-a"],
-            "SIP/2.0/WSS df7jal23ls0d.invalid;branch=z9hG4bKasudf",
-            Valid,
-            "The RFC 7118 §8.1 client Via: WSS, an .invalid host.",
-        ),
-        case(
-            "ws",
-            &["7118-5.1-a"],
-            "SIP/2.0/WS df7jal23ls0d.invalid;branch=z9hG4bK56sdasks",
-            Valid,
-            "Plain WebSocket: WS.",
-        ),
-        case(
-            "wss-lower-case",
-            &["7118-5.1-b"],
-            "SIP/2.0/wss df7jal23ls0d.invalid;branch=z9hG4bKasudf",
-            Valid,
-            "ABNF literals are case-insensitive: wss is WSS; the token is kept as written.",
-        ),
-        case(
-            "ws-mixed-case",
-            &["7118-5.1-b"],
-            "SIP/2.0/Ws client.invalid;branch=z9hG4bK1",
-            Valid,
-            "Ws is WS.",
-        ),
-        case(
-            "wss-with-port-and-rport",
-            &["7118-5.1-a"],
-            "SIP/2.0/WSS 192.0.2.10:8443;rport;branch=z9hG4bK776asdhds",
-            Valid,
-            "IPv4 sent-by with a port and a value-less rport.",
-        ),
-        case(
-            "wss-ipv6",
-            &["7118-5.1-a"],
-            "SIP/2.0/WSS [2001:db8::9]:443;branch=z9hG4bKx",
-            Valid,
-            "IPv6 reference sent-by.",
-        ),
-        case(
-            "ws-received",
-            &["7118-5.1-a"],
-            "SIP/2.0/WS proxy.example.com;branch=z9hG4bKx;received=203.0.113.5",
-            Valid,
-            "received is an IP address.",
-        ),
-        case(
-            "proxy-and-client",
-            &["7118-5.1-a"],
-            "SIP/2.0/UDP proxy.example.com;branch=z9hG4bKaaa, SIP/2.0/WSS df7jal23ls0d.invalid;branch=z9hG4bKbbb",
-            Valid,
-            "Two via-parms in one value: a UDP proxy hop over a WSS client hop.",
-        ),
-        case(
-            "spaces-around-slashes",
-            &["7118-5.1-b"],
-            "SIP / 2.0 / WSS h.invalid;branch=z9hG4bKx",
-            Valid,
-            "SLASH allows surrounding whitespace (RFC 3261 §25.1).",
-        ),
-        case(
-            "tcp",
-            &[],
-            "SIP/2.0/TCP 198.51.100.1:5060;branch=z9hG4bKx",
-            Valid,
-            "TCP for comparison.",
-        ),
-        case(
-            "tls",
-            &[],
-            "SIP/2.0/TLS pc33.example.com;branch=z9hG4bKx",
-            Valid,
-            "TLS for comparison.",
-        ),
-        case(
-            "sctp-unmapped",
-            &[],
-            "SIP/2.0/SCTP h.example.com;branch=z9hG4bKx",
-            Valid,
-            "SCTP is a valid token the reference does not speak: mapped is null.",
-        ),
-        case(
-            "extension-transport-unmapped",
-            &[],
-            "SIP/2.0/X-FOO h.example.com;branch=z9hG4bKx",
-            Valid,
-            "An extension transport token parses; mapped is null.",
-        ),
-        case(
-            "missing-transport",
-            &["7118-5.1-b"],
-            "SIP/2.0 h.invalid;branch=z9hG4bKx",
-            Invalid,
-            "sent-protocol needs three parts.",
-        ),
-        case(
-            "missing-sent-by",
-            &[],
-            "SIP/2.0/WSS",
-            Invalid,
-            "No sent-by.",
-        ),
-        case(
-            "bad-port",
-            &[],
-            "SIP/2.0/WS h.invalid:70000;branch=z9hG4bKx",
-            Invalid,
-            "The port does not fit 16 bits.",
-        ),
-        case(
-            "received-not-ip",
-            &[],
-            "SIP/2.0/WS h.invalid;branch=z9hG4bKx;received=host.example.com",
-            Invalid,
-            "received must be an IP address (RFC 3261 §25.1).",
-        ),
-        case(
-            "trailing-comma",
-            &[],
-            "SIP/2.0/WSS h.invalid;branch=z9hG4bKx,",
-            Invalid,
-            "A comma must be followed by another via-parm.",
-        ),
-    ]
-}
+/// The tests; an input is the Via header value.
+const ROWS: &[Row<&str>] = &[
+    Row {
+        name: "wss-rfc-example",
+        reqs: &["7118-5.1-a"],
+        flags: &[],
+        input: "SIP/2.0/WSS df7jal23ls0d.invalid;branch=z9hG4bKasudf",
+        result: Valid,
+        comment: "The RFC 7118 §8.1 client Via: WSS, an .invalid host.",
+    },
+    Row {
+        name: "ws",
+        reqs: &["7118-5.1-a"],
+        flags: &[],
+        input: "SIP/2.0/WS df7jal23ls0d.invalid;branch=z9hG4bK56sdasks",
+        result: Valid,
+        comment: "Plain WebSocket: WS.",
+    },
+    Row {
+        name: "wss-lower-case",
+        reqs: &["7118-5.1-b"],
+        flags: &[],
+        input: "SIP/2.0/wss df7jal23ls0d.invalid;branch=z9hG4bKasudf",
+        result: Valid,
+        comment: "ABNF literals are case-insensitive: wss is WSS; the token is kept as written.",
+    },
+    Row {
+        name: "ws-mixed-case",
+        reqs: &["7118-5.1-b"],
+        flags: &[],
+        input: "SIP/2.0/Ws client.invalid;branch=z9hG4bK1",
+        result: Valid,
+        comment: "Ws is WS.",
+    },
+    Row {
+        name: "wss-with-port-and-rport",
+        reqs: &["7118-5.1-a"],
+        flags: &[],
+        input: "SIP/2.0/WSS 192.0.2.10:8443;rport;branch=z9hG4bK776asdhds",
+        result: Valid,
+        comment: "IPv4 sent-by with a port and a value-less rport.",
+    },
+    Row {
+        name: "wss-ipv6",
+        reqs: &["7118-5.1-a"],
+        flags: &[],
+        input: "SIP/2.0/WSS [2001:db8::9]:443;branch=z9hG4bKx",
+        result: Valid,
+        comment: "IPv6 reference sent-by.",
+    },
+    Row {
+        name: "ws-received",
+        reqs: &["7118-5.1-a"],
+        flags: &[],
+        input: "SIP/2.0/WS proxy.example.com;branch=z9hG4bKx;received=203.0.113.5",
+        result: Valid,
+        comment: "received is an IP address.",
+    },
+    Row {
+        name: "proxy-and-client",
+        reqs: &["7118-5.1-a"],
+        flags: &[],
+        input: "SIP/2.0/UDP proxy.example.com;branch=z9hG4bKaaa, SIP/2.0/WSS df7jal23ls0d.invalid;branch=z9hG4bKbbb",
+        result: Valid,
+        comment: "Two via-parms in one value: a UDP proxy hop over a WSS client hop.",
+    },
+    Row {
+        name: "spaces-around-slashes",
+        reqs: &["7118-5.1-b"],
+        flags: &[],
+        input: "SIP / 2.0 / WSS h.invalid;branch=z9hG4bKx",
+        result: Valid,
+        comment: "SLASH allows surrounding whitespace (RFC 3261 §25.1).",
+    },
+    Row {
+        name: "tcp",
+        reqs: &[],
+        flags: &[],
+        input: "SIP/2.0/TCP 198.51.100.1:5060;branch=z9hG4bKx",
+        result: Valid,
+        comment: "TCP for comparison.",
+    },
+    Row {
+        name: "tls",
+        reqs: &[],
+        flags: &[],
+        input: "SIP/2.0/TLS pc33.example.com;branch=z9hG4bKx",
+        result: Valid,
+        comment: "TLS for comparison.",
+    },
+    Row {
+        name: "sctp-unmapped",
+        reqs: &[],
+        flags: &[],
+        input: "SIP/2.0/SCTP h.example.com;branch=z9hG4bKx",
+        result: Valid,
+        comment: "SCTP is a valid token the reference does not speak: mapped is null.",
+    },
+    Row {
+        name: "extension-transport-unmapped",
+        reqs: &[],
+        flags: &[],
+        input: "SIP/2.0/X-FOO h.example.com;branch=z9hG4bKx",
+        result: Valid,
+        comment: "An extension transport token parses; mapped is null.",
+    },
+    Row {
+        name: "missing-transport",
+        reqs: &["7118-5.1-b"],
+        flags: &[],
+        input: "SIP/2.0 h.invalid;branch=z9hG4bKx",
+        result: Invalid,
+        comment: "sent-protocol needs three parts.",
+    },
+    Row {
+        name: "missing-sent-by",
+        reqs: &[],
+        flags: &[],
+        input: "SIP/2.0/WSS",
+        result: Invalid,
+        comment: "No sent-by.",
+    },
+    Row {
+        name: "bad-port",
+        reqs: &[],
+        flags: &[],
+        input: "SIP/2.0/WS h.invalid:70000;branch=z9hG4bKx",
+        result: Invalid,
+        comment: "The port does not fit 16 bits.",
+    },
+    Row {
+        name: "received-not-ip",
+        reqs: &[],
+        flags: &[],
+        input: "SIP/2.0/WS h.invalid;branch=z9hG4bKx;received=host.example.com",
+        result: Invalid,
+        comment: "received must be an IP address (RFC 3261 §25.1).",
+    },
+    Row {
+        name: "trailing-comma",
+        reqs: &[],
+        flags: &[],
+        input: "SIP/2.0/WSS h.invalid;branch=z9hG4bKx,",
+        result: Invalid,
+        comment: "A comma must be followed by another via-parm.",
+    },
+];
