@@ -1,4 +1,4 @@
-//! Language-neutral JSON test vectors (DESIGN.md "Vectors", issue 5), in the spirit of
+//! Language-neutral JSON test vectors (docs/architecture.md, vectors/README.md), in the spirit of
 //! Wycheproof: one file per group, generated from the reference implementation's pure
 //! functions and checked against them.
 //!
