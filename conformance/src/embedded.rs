@@ -99,7 +99,7 @@ pub async fn start_with(
             .unwrap_or_else(|| "127.0.0.1".into()),
         udp: addrs.udp,
         timeout,
-        capabilities: vec!["outbound".into(), "two-users".into()],
+        capabilities: Vec::new(),
         auth: None,
     };
     Ok((server.spawn(), target))

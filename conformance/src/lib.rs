@@ -3,8 +3,10 @@
 //! binary is built on it.
 
 pub mod catalogue;
+pub mod discover;
 pub mod embedded;
 pub mod judge;
+pub mod profile;
 pub mod report;
 pub mod runner;
 pub mod step;

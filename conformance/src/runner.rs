@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+use crate::discover;
+use crate::profile::Profile;
 use crate::step::{MatchError, PatternError, Registry, StepError};
 use crate::suite::Case;
 use crate::target::Target;
@@ -30,31 +32,16 @@ impl Default for RunOptions {
     }
 }
 
-/// Whether the target offers what a case needs (`@needs:` tags).
-fn missing_capability(target: &Target, needs: &[String]) -> Option<String> {
-    needs.iter().find_map(|n| {
-        let have = match n.as_str() {
-            "wss" => target.wss.is_some(),
-            "udp" => target.udp.is_some(),
-            // Declared by the target profile; the reference server has both.
-            "outbound" | "two-users" => target.capabilities.iter().any(|c| c == n),
-            // Credentials from the profile (or the embedded run's second server).
-            "auth" => target.auth.is_some(),
-            _ => false,
-        };
-        (!have).then(|| format!("the target offers no {n} (needed by this case)"))
-    })
-}
-
 /// Run one case to its verdict.
 pub async fn run_case(
     case: Case,
     target: Arc<Target>,
     registry: Arc<Result<Registry<World>, PatternError>>,
+    profile: Arc<Profile>,
     options: RunOptions,
 ) -> Verdict {
     let started = Instant::now();
-    let missing = missing_capability(&target, &case.info.needs);
+    let missing = profile.missing(&case.info.needs);
     // The embedded run tests authentication on a second server (target.rs, TargetAuth).
     let target = match &target.auth {
         Some(crate::target::TargetAuth {
@@ -131,8 +118,16 @@ pub async fn run_case(
     }
 }
 
-/// Run every case; verdicts come back in the cases' order.
-pub async fn run(cases: Vec<Case>, target: Arc<Target>, options: RunOptions) -> Vec<Verdict> {
+/// What a run found: the target's profile, probed before the cases, and one verdict per case
+/// in the cases' order.
+#[derive(Debug, Clone)]
+pub struct Run {
+    pub profile: Profile,
+    pub verdicts: Vec<Verdict>,
+}
+
+/// Probe the target, then run every case.
+pub async fn run(cases: Vec<Case>, target: Arc<Target>, options: RunOptions) -> Run {
     run_reporting(cases, target, options, &mut |_| {}).await
 }
 
@@ -142,17 +137,19 @@ pub async fn run_reporting(
     target: Arc<Target>,
     options: RunOptions,
     on_verdict: &mut (dyn FnMut(&Verdict) + Send),
-) -> Vec<Verdict> {
+) -> Run {
+    let profile = Arc::new(discover::discover(target.clone()).await);
     let registry = Arc::new(crate::steps::registry());
     let limit = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let mut set = JoinSet::new();
     let count = cases.len();
     for (i, case) in cases.into_iter().enumerate() {
         let (target, registry, limit) = (target.clone(), registry.clone(), limit.clone());
+        let profile = profile.clone();
         set.spawn(async move {
             // The semaphore is never closed, so acquiring cannot fail.
             let _permit = limit.acquire_owned().await;
-            (i, run_case(case, target, registry, options).await)
+            (i, run_case(case, target, registry, profile, options).await)
         });
     }
     let mut verdicts: Vec<Option<Verdict>> = (0..count).map(|_| None).collect();
@@ -162,5 +159,8 @@ pub async fn run_reporting(
             verdicts[i] = Some(v);
         }
     }
-    verdicts.into_iter().flatten().collect()
+    Run {
+        profile: Arc::unwrap_or_clone(profile),
+        verdicts: verdicts.into_iter().flatten().collect(),
+    }
 }

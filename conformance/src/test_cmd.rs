@@ -23,7 +23,8 @@ pub struct TestArgs {
     /// The target's ws:// URL; without it (and without a profile naming one) the embedded
     /// reference server is started and tested.
     pub target: Option<String>,
-    /// A TOML target profile: ws, wss, ca, insecure, domain, udp, capabilities, timeout_ms,
+    /// A TOML target profile: ws, wss, ca, insecure, domain, udp, capabilities (overrides of the
+    /// probe), timeout_ms,
     /// auth_user, auth_password.
     /// Flags given on the command line override it.
     #[arg(long)]
@@ -71,7 +72,8 @@ pub struct TestArgs {
     /// How long to wait for any single answer, in milliseconds [default: 1000].
     #[arg(long)]
     pub timeout: Option<u64>,
-    /// Capabilities of the target that cannot be probed: outbound, two-users (repeatable).
+    /// Override what the probe finds: NAME forces a capability, no-NAME denies it (repeatable;
+    /// wss, udp, two-users, outbound, gruu, path, flow-token, auth, ws-wss-same).
     #[arg(long = "capability")]
     pub capabilities: Vec<String>,
     /// The target demands digest authentication (RFC 3261 §22): a user name it knows, with
@@ -209,16 +211,16 @@ pub fn test(args: &TestArgs) -> Result<ExitCode> {
         if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}") {
             bar.set_style(style);
         }
-        let verdicts = run_reporting(cases, target.clone(), options, &mut |v| {
+        let run = run_reporting(cases, target.clone(), options, &mut |v| {
             bar.set_message(v.case.id.clone());
             bar.inc(1);
         })
         .await;
         bar.finish_and_clear();
-        let report = Report::new(
+        let report = Report::of_run(
             target.label.clone(),
             u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-            verdicts,
+            run,
         );
         if let Some(s) = server {
             s.shutdown().await;
@@ -259,6 +261,9 @@ fn external_target(args: &TestArgs, url: &str, timeout: Duration) -> Result<Targ
         }
         (None, false) => Trust::InsecureAcceptAnyCertificate,
     };
+    for c in &args.capabilities {
+        sipws::profile::parse_declared(c).map_err(|e| anyhow::anyhow!("--capability: {e}"))?;
+    }
     let auth = match (&args.auth_user, &args.auth_password) {
         (Some(u), Some(p)) => Some(TargetAuth {
             username: u.clone(),

@@ -9,6 +9,8 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::catalogue::{self, Requirement};
+use crate::profile::Profile;
+use crate::runner::Run;
 use crate::wire::Transcript;
 
 /// How strongly the requirements of a case bind (RFC 2119 keyword of the clauses it checks).
@@ -226,6 +228,9 @@ pub struct Report {
     /// Every requirement ID the verdicts cite that the catalogue has, with its clause and text
     /// (an ID the catalogue lacks is left out here and named as such in the other reports).
     pub requirements: BTreeMap<String, CitedRequirement>,
+    /// What the target can do, as probed before the cases ran (vectors reports have none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<Profile>,
 }
 
 impl Report {
@@ -252,6 +257,15 @@ impl Report {
             summary,
             verdicts,
             requirements,
+            profile: None,
+        }
+    }
+
+    /// The report of a run: its verdicts and the target profile probed before them.
+    pub fn of_run(target: impl Into<String>, duration_ms: u64, run: Run) -> Self {
+        Report {
+            profile: Some(run.profile),
+            ..Report::new(target, duration_ms, run.verdicts)
         }
     }
 

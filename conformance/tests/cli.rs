@@ -241,3 +241,18 @@ fn test_list_names_each_requirement_with_its_clause_and_text() {
     );
     assert!(!out.contains("not in the requirement catalogue"), "{out}");
 }
+
+#[test]
+fn a_mistyped_capability_is_a_usage_error_naming_the_known_ones() {
+    // Port 9 of loopback: the run must stop before any connection is tried.
+    let o = sipws(
+        &["test", "ws://127.0.0.1:9/", "--capability", "outbond"],
+        b"",
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("unknown capability \"outbond\"") && err.contains("flow-token"),
+        "{err}"
+    );
+}

@@ -5,6 +5,7 @@
 //! this test.
 
 use serde_json::Value;
+use sipws::profile::{Finding, Profile, Source};
 use sipws::verdict::{CaseInfo, Level, Outcome, Report, Verdict};
 use sipws::wire::{Direction, Transcript};
 
@@ -21,6 +22,7 @@ fn check(schema: &Value, root: &Value, v: &Value, path: &str) -> Result<(), Stri
             "object" => v.is_object(),
             "array" => v.is_array(),
             "string" => v.is_string(),
+            "boolean" => v.is_boolean(),
             "integer" => v.is_u64() || v.is_i64(),
             _ => return Err(format!("{path}: the checker does not know type {t}")),
         };
@@ -105,7 +107,7 @@ fn sample() -> Report {
         duration_ms: 5,
         evidence: vec![t.clone()],
     };
-    Report::new(
+    let mut report = Report::new(
         "embedded reference server",
         12,
         vec![
@@ -113,7 +115,15 @@ fn sample() -> Report {
             v(Outcome::Fail, None),
             v(Outcome::Skip, None),
         ],
-    )
+    );
+    let mut profile = Profile::default();
+    profile.probed(
+        "outbound",
+        Finding::no("the 2xx carried no Require: outbound"),
+    );
+    profile.set("wss", Finding::yes("a wss:// URL was given"), Source::Given);
+    report.profile = Some(profile);
+    report
 }
 
 #[test]
@@ -135,6 +145,9 @@ fn the_checker_catches_a_report_that_breaks_the_schema() {
     assert!(check(&schema, &schema, &report, "$").is_err());
     let mut report = serde_json::to_value(sample()).expect("serializes");
     report["extra"] = Value::Bool(true);
+    assert!(check(&schema, &schema, &report, "$").is_err());
+    let mut report = serde_json::to_value(sample()).expect("serializes");
+    report["profile"]["capabilities"]["outbound"]["source"] = Value::String("guessed".into());
     assert!(check(&schema, &schema, &report, "$").is_err());
 }
 

@@ -37,9 +37,9 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        let verdicts = run(cases, Arc::new(target), RunOptions::default()).await;
+        let run = run(cases, Arc::new(target), RunOptions::default()).await;
         server.shutdown().await;
-        let report = Report::new("embedded reference server", 0, verdicts);
+        let report = Report::of_run("embedded reference server", 0, run);
         let mut out = Vec::new();
         if console::write(&report, true, &mut out).is_ok() {
             print!("{}", String::from_utf8_lossy(&out));

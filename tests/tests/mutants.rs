@@ -138,7 +138,9 @@ async fn run_against(e: &Expectation) -> Vec<Verdict> {
     let (server, target) = sipws::embedded::start_with(config, Duration::from_secs(1))
         .await
         .expect("the mutant server binds loopback port 0");
-    let verdicts = run(cases, Arc::new(target), RunOptions::default()).await;
+    let verdicts = run(cases, Arc::new(target), RunOptions::default())
+        .await
+        .verdicts;
     server.shutdown().await;
     verdicts
 }

@@ -4,4 +4,5 @@
 //! judges decide.
 
 pub mod handshake;
+pub mod profile;
 pub mod sip;

@@ -49,6 +49,16 @@ pub fn case_line(v: &Verdict) -> String {
 
 /// Write the whole report; with `verbose`, the evidence of every case that did not pass.
 pub fn write(report: &Report, verbose: bool, out: &mut impl Write) -> std::io::Result<()> {
+    if let Some(profile) = &report.profile {
+        writeln!(
+            out,
+            "target profile of {} (probed before the cases):",
+            report.target
+        )?;
+        for line in profile.lines() {
+            writeln!(out, "  {line}")?;
+        }
+    }
     for v in &report.verdicts {
         writeln!(out, "{}", case_line(v))?;
         if verbose && v.outcome != Outcome::Pass {

@@ -2434,7 +2434,8 @@ Feature: expectations the reference server does not meet
             Arc::new(target),
             crate::runner::RunOptions::default(),
         )
-        .await;
+        .await
+        .verdicts;
         server.shutdown().await;
         let got: HashMap<String, (Outcome, String)> = verdicts
             .into_iter()

@@ -103,6 +103,14 @@ impl World {
         self.find(name).map(|c| &mut c.probe)
     }
 
+    /// The `.invalid` host a connection's messages use as sent-by and Contact host.
+    pub fn conn_host(&self, name: &str) -> Option<&str> {
+        self.conns
+            .iter()
+            .find(|c| c.name == name)
+            .map(|c| c.host.as_str())
+    }
+
     pub fn is_secure(&self, name: &str) -> bool {
         self.conns.iter().any(|c| c.name == name && c.secure)
     }
