@@ -3,6 +3,11 @@
 //! fabricated bad input that must fail. No I/O, no world: the step functions fetch, the
 //! judges decide.
 
+pub mod dialog;
+pub mod forwarding;
 pub mod handshake;
+pub mod no_connect;
 pub mod profile;
+pub mod record_route;
 pub mod sip;
+pub mod udp_side;

@@ -3,11 +3,16 @@
 //! [`crate::judge`] and records what it observed; I/O lives in [`crate::wire`]. No step module
 //! imports another: what two concepts share lives in the world, the wire or the judges.
 
+pub mod dialog;
 pub mod framing;
 pub mod handshake;
+pub mod listener;
+pub mod no_connect;
+pub mod record_route;
 pub mod registrar;
-pub mod routing;
+pub mod routed_send;
 pub mod sip_exchange;
+pub mod udp_side;
 
 use crate::step::{PatternError, Registry};
 use crate::world::World;
@@ -19,7 +24,12 @@ pub fn registry() -> Result<Registry<World>, PatternError> {
         sip_exchange::STEPS,
         framing::STEPS,
         registrar::STEPS,
-        routing::STEPS,
+        udp_side::STEPS,
+        listener::STEPS,
+        routed_send::STEPS,
+        no_connect::STEPS,
+        dialog::STEPS,
+        record_route::STEPS,
     ])
 }
 

@@ -7,6 +7,8 @@
 //! show its evidence.
 
 pub mod frame;
+pub mod listener;
+pub mod phone;
 pub mod probe;
 pub mod transcript;
 pub mod upgrade;

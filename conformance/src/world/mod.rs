@@ -14,7 +14,10 @@ use crate::step::StepError;
 use crate::target::Target;
 use crate::wire::{Probe, Received, Transcript, describe};
 
+mod routing;
 mod sip;
+
+pub use routing::Routing;
 
 static NEXT: AtomicU64 = AtomicU64::new(1);
 
