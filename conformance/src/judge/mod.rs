@@ -3,5 +3,10 @@
 //! fabricated bad input that must fail. No I/O, no world: the step functions fetch, the
 //! judges decide.
 
+pub mod auth;
+pub mod gruu;
 pub mod handshake;
+pub mod outbound;
+pub mod registration;
 pub mod sip;
+pub mod via;
