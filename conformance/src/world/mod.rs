@@ -14,6 +14,7 @@ use crate::step::StepError;
 use crate::target::Target;
 use crate::wire::{Probe, Received, Transcript, describe};
 
+pub mod registrar;
 mod sip;
 
 static NEXT: AtomicU64 = AtomicU64::new(1);
