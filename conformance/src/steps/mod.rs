@@ -3,11 +3,15 @@
 //! [`crate::judge`] and records what it observed; I/O lives in [`crate::wire`]. No step module
 //! imports another: what two concepts share lives in the world, the wire or the judges.
 
+pub mod auth;
 pub mod framing;
+pub mod gruu;
 pub mod handshake;
-pub mod registrar;
+pub mod outbound;
+pub mod registration;
 pub mod routing;
 pub mod sip_exchange;
+pub mod via;
 
 use crate::step::{PatternError, Registry};
 use crate::world::World;
@@ -18,7 +22,11 @@ pub fn registry() -> Result<Registry<World>, PatternError> {
         handshake::STEPS,
         sip_exchange::STEPS,
         framing::STEPS,
-        registrar::STEPS,
+        registration::STEPS,
+        outbound::STEPS,
+        gruu::STEPS,
+        auth::STEPS,
+        via::STEPS,
         routing::STEPS,
     ])
 }
