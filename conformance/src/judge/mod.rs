@@ -3,11 +3,16 @@
 //! fabricated bad input that must fail. No I/O, no world: the step functions fetch, the
 //! judges decide.
 
+pub mod auth;
 pub mod dialog;
 pub mod forwarding;
+pub mod gruu;
 pub mod handshake;
 pub mod no_connect;
+pub mod outbound;
 pub mod profile;
 pub mod record_route;
+pub mod registration;
 pub mod sip;
 pub mod udp_side;
+pub mod via;

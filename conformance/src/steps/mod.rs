@@ -3,16 +3,20 @@
 //! [`crate::judge`] and records what it observed; I/O lives in [`crate::wire`]. No step module
 //! imports another: what two concepts share lives in the world, the wire or the judges.
 
+pub mod auth;
 pub mod dialog;
 pub mod framing;
+pub mod gruu;
 pub mod handshake;
 pub mod listener;
 pub mod no_connect;
+pub mod outbound;
 pub mod record_route;
-pub mod registrar;
+pub mod registration;
 pub mod routed_send;
 pub mod sip_exchange;
 pub mod udp_side;
+pub mod via;
 
 use crate::step::{PatternError, Registry};
 use crate::world::World;
@@ -23,13 +27,17 @@ pub fn registry() -> Result<Registry<World>, PatternError> {
         handshake::STEPS,
         sip_exchange::STEPS,
         framing::STEPS,
-        registrar::STEPS,
         udp_side::STEPS,
         listener::STEPS,
         routed_send::STEPS,
         no_connect::STEPS,
         dialog::STEPS,
         record_route::STEPS,
+        registration::STEPS,
+        outbound::STEPS,
+        gruu::STEPS,
+        auth::STEPS,
+        via::STEPS,
     ])
 }
 

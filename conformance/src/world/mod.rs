@@ -15,6 +15,7 @@ use crate::target::Target;
 use crate::wire::{Probe, Received, Transcript, describe};
 
 mod routing;
+pub mod registrar;
 mod sip;
 
 pub use routing::Routing;
