@@ -3,5 +3,9 @@
 //! fabricated bad input that must fail. No I/O, no world: the step functions fetch, the
 //! judges decide.
 
+pub mod close;
+pub mod frames;
 pub mod handshake;
+pub mod keepalive;
 pub mod sip;
+pub mod ws_messages;

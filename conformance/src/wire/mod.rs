@@ -7,7 +7,10 @@
 //! show its evidence.
 
 pub mod frame;
+pub mod log;
+pub mod payload;
 pub mod probe;
+pub mod recorder;
 pub mod transcript;
 pub mod upgrade;
 
