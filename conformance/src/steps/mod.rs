@@ -3,11 +3,14 @@
 //! [`crate::judge`] and records what it observed; I/O lives in [`crate::wire`]. No step module
 //! imports another: what two concepts share lives in the world, the wire or the judges.
 
-pub mod framing;
+pub mod close;
 pub mod handshake;
+pub mod keepalive;
 pub mod registrar;
 pub mod routing;
 pub mod sip_exchange;
+pub mod ws_frames;
+pub mod ws_messages;
 
 use crate::step::{PatternError, Registry};
 use crate::world::World;
@@ -17,7 +20,10 @@ pub fn registry() -> Result<Registry<World>, PatternError> {
     Registry::new(&[
         handshake::STEPS,
         sip_exchange::STEPS,
-        framing::STEPS,
+        ws_frames::STEPS,
+        close::STEPS,
+        keepalive::STEPS,
+        ws_messages::STEPS,
         registrar::STEPS,
         routing::STEPS,
     ])

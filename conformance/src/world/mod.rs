@@ -14,6 +14,8 @@ use crate::step::StepError;
 use crate::target::Target;
 use crate::wire::{Probe, Received, Transcript, describe};
 
+mod frames;
+mod log;
 mod sip;
 
 static NEXT: AtomicU64 = AtomicU64::new(1);
