@@ -5,6 +5,7 @@
 pub mod catalogue;
 pub mod discover;
 pub mod embedded;
+pub mod evidence;
 pub mod judge;
 pub mod profile;
 pub mod report;

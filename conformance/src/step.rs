@@ -69,10 +69,6 @@ pub struct StepDef<W> {
 /// StepResult`, written next to the function it names.
 #[macro_export]
 macro_rules! step {
-    // Transitional: boxes the body of a step function that still takes positional arguments.
-    ($body:expr) => {
-        Box::pin($body)
-    };
     ($pattern:expr, $function:path) => {
         $crate::step::StepDef {
             pattern: $pattern,

@@ -217,11 +217,12 @@ pub fn test(args: &TestArgs) -> Result<ExitCode> {
         })
         .await;
         bar.finish_and_clear();
-        let report = Report::of_run(
+        let report = Report::new(
             target.label.clone(),
             u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-            run,
-        );
+            run.verdicts,
+        )
+        .with_profile(run.profile);
         if let Some(s) = server {
             s.shutdown().await;
         }

@@ -9,9 +9,8 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::catalogue::{self, Requirement};
+use crate::evidence::Transcript;
 use crate::profile::Profile;
-use crate::runner::Run;
-use crate::wire::Transcript;
 
 /// How strongly the requirements of a case bind (RFC 2119 keyword of the clauses it checks).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -261,11 +260,11 @@ impl Report {
         }
     }
 
-    /// The report of a run: its verdicts and the target profile probed before them.
-    pub fn of_run(target: impl Into<String>, duration_ms: u64, run: Run) -> Self {
+    /// The report with the target profile probed before the cases.
+    pub fn with_profile(self, profile: Profile) -> Self {
         Report {
-            profile: Some(run.profile),
-            ..Report::new(target, duration_ms, run.verdicts)
+            profile: Some(profile),
+            ..self
         }
     }
 

@@ -39,7 +39,8 @@ fn main() -> ExitCode {
         };
         let run = run(cases, Arc::new(target), RunOptions::default()).await;
         server.shutdown().await;
-        let report = Report::of_run("embedded reference server", 0, run);
+        let report =
+            Report::new("embedded reference server", 0, run.verdicts).with_profile(run.profile);
         let mut out = Vec::new();
         if console::write(&report, true, &mut out).is_ok() {
             print!("{}", String::from_utf8_lossy(&out));

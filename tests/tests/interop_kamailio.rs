@@ -241,7 +241,7 @@ fn interop_kamailio_conformance_suite_over_ws_and_wss() {
     let started = Instant::now();
     let run = runtime().block_on(run(cases, Arc::new(target.clone()), RunOptions::default()));
     let elapsed = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    let report = Report::of_run(target.label.clone(), elapsed, run);
+    let report = Report::new(target.label.clone(), elapsed, run.verdicts).with_profile(run.profile);
 
     let dir = report_dir();
     let mut json = Vec::new();

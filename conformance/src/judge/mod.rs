@@ -4,10 +4,13 @@
 //! judges decide.
 
 pub mod auth;
+pub mod close;
 pub mod dialog;
 pub mod forwarding;
+pub mod frames;
 pub mod gruu;
 pub mod handshake;
+pub mod keepalive;
 pub mod no_connect;
 pub mod outbound;
 pub mod profile;
@@ -16,3 +19,4 @@ pub mod registration;
 pub mod sip;
 pub mod udp_side;
 pub mod via;
+pub mod ws_messages;

@@ -4,10 +4,11 @@
 //! imports another: what two concepts share lives in the world, the wire or the judges.
 
 pub mod auth;
+pub mod close;
 pub mod dialog;
-pub mod framing;
 pub mod gruu;
 pub mod handshake;
+pub mod keepalive;
 pub mod listener;
 pub mod no_connect;
 pub mod outbound;
@@ -17,6 +18,8 @@ pub mod routed_send;
 pub mod sip_exchange;
 pub mod udp_side;
 pub mod via;
+pub mod ws_frames;
+pub mod ws_messages;
 
 use crate::step::{PatternError, Registry};
 use crate::world::World;
@@ -26,7 +29,10 @@ pub fn registry() -> Result<Registry<World>, PatternError> {
     Registry::new(&[
         handshake::STEPS,
         sip_exchange::STEPS,
-        framing::STEPS,
+        ws_frames::STEPS,
+        close::STEPS,
+        keepalive::STEPS,
+        ws_messages::STEPS,
         udp_side::STEPS,
         listener::STEPS,
         routed_send::STEPS,
@@ -39,25 +45,6 @@ pub fn registry() -> Result<Registry<World>, PatternError> {
         auth::STEPS,
         via::STEPS,
     ])
-}
-
-/// Transitional, until the last modules read their captures by name: the captures
-/// `p0`, `p1`, ... of a pattern in order, empty where a group did not take part.
-pub(crate) fn positional(a: &crate::step::Args) -> Vec<String> {
-    (0..10)
-        .map(|i| a.get(&format!("p{i}")).unwrap_or_default().to_string())
-        .collect()
-}
-
-/// Transitional: a definition over a step function that still takes its arguments by position.
-#[macro_export]
-macro_rules! legacy_step {
-    ($pattern:expr, $function:path) => {
-        $crate::step::StepDef {
-            pattern: $pattern,
-            run: |w, a, s| $function(w, $crate::steps::positional(&a), s),
-        }
-    };
 }
 
 #[cfg(test)]

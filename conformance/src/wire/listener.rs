@@ -18,7 +18,7 @@ use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
 
-use super::transcript::printable;
+use crate::evidence::printable;
 
 /// Something that reached the listener.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,12 +8,14 @@
 
 pub mod frame;
 pub mod listener;
+pub mod log;
+pub mod payload;
 pub mod phone;
 pub mod probe;
-pub mod transcript;
+pub mod recorder;
 pub mod upgrade;
 
+pub use crate::evidence::{Direction, Entry, Transcript};
 pub use frame::{Length, RawFrame};
 pub use probe::{Probe, ProbeError, Received, describe};
-pub use transcript::{Direction, Entry, Transcript};
 pub use upgrade::UpgradeRequest;

@@ -16,7 +16,7 @@ use tokio::net::UdpSocket;
 use tokio::time::Instant;
 
 use super::listener::local_ip_towards;
-use super::transcript::printable;
+use crate::evidence::printable;
 use crate::step::{StepError, StepResult};
 
 /// Provisional responses skipped while waiting for a final one.

@@ -10,8 +10,8 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use super::frame::RawFrame;
-use super::transcript::{Direction, Transcript};
 use super::upgrade::UpgradeRequest;
+use crate::evidence::{Direction, Transcript};
 use sipws_reference::ws::frame::{apply_mask, decode_header};
 use sipws_reference::ws::http::{Parsed, ResponseHead, parse_response};
 

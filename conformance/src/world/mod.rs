@@ -10,12 +10,15 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use sipws_reference::sip::Message;
 
+use crate::evidence::Transcript;
 use crate::step::StepError;
 use crate::target::Target;
-use crate::wire::{Probe, Received, Transcript, describe};
+use crate::wire::{Probe, Received, describe};
 
-mod routing;
+mod frames;
+mod log;
 pub mod registrar;
+mod routing;
 mod sip;
 
 pub use routing::Routing;

@@ -12,12 +12,12 @@ use std::collections::HashMap;
 use sipws_reference::sip::Message;
 
 use super::World;
+use crate::evidence::printable;
 use crate::judge::dialog::{self, Dialog};
 use crate::judge::sip::status;
 use crate::step::{StepError, StepResult};
 use crate::wire::listener::Listener;
 use crate::wire::phone::{MAX_PROVISIONAL, Phone};
-use crate::wire::transcript::printable;
 
 /// What the routing steps keep between steps, reached through [`World::routing`].
 #[derive(Default)]
