@@ -82,17 +82,6 @@ fn words(e: StepError) -> String {
     }
 }
 
-/// The final answer on a connection, past any provisional ones (RFC 3261 §17.1).
-async fn final_response(w: &mut World, conn: &str) -> Result<Message, String> {
-    for _ in 0..16 {
-        let m = w.next_response(conn).await.map_err(words)?;
-        if m.status_line().is_some_and(|s| s.code >= 200) {
-            return Ok(m);
-        }
-    }
-    Err(format!("{conn} got only provisional answers"))
-}
-
 /// Register `user` on a connection of its own name; the final answer.
 async fn register(
     w: &mut World,
@@ -113,7 +102,7 @@ async fn register(
         );
     }
     w.send_sip(user, &text, false).await.map_err(words)?;
-    final_response(w, user).await
+    w.next_final(user).await.map_err(words)
 }
 
 /// The SIP-side capabilities; `Err` names why none of them could be probed.
@@ -136,7 +125,7 @@ async fn probe_sip(w: &mut World, p: &mut Profile) -> Result<(), String> {
         }
     }
     p.probed("outbound", judge::outbound(&first, "alice"));
-    let host = w.conn_host("alice").unwrap_or_default().to_string();
+    let host = w.conn_host("alice");
     p.probed("gruu", judge::gruu(&first, &host, "alice"));
 
     let probe_path = NameAddr::parse("<sip:path-probe.invalid;lr;ob>")
@@ -211,7 +200,7 @@ Content-Length: 0
         .send_frame(&RawFrame::text(refusal))
         .await
         .map_err(|e| e.to_string())?;
-    let answer = final_response(w, "alice").await?;
+    let answer = w.next_final("alice").await.map_err(words)?;
     let to = answer
         .to()
         .map(|t| t.to_string())

@@ -15,7 +15,7 @@ use crate::step;
 use crate::step::{Args, StepDef, StepError, StepResult};
 use crate::suite::CaseStep;
 use crate::world::World;
-use crate::world::registrar::{AuthExchange, auth_register_text, final_response, with_credentials};
+use crate::world::registrar::{AuthExchange, auth_register_text, with_credentials};
 
 pub const STEPS: &[StepDef<World>] = &[
     OK_OR_CHALLENGE,
@@ -31,7 +31,7 @@ const OK_OR_CHALLENGE: StepDef<World> = step!(
     ok_or_challenge
 );
 async fn ok_or_challenge(w: &mut World, a: Args, _: &CaseStep) -> StepResult {
-    let resp = final_response(w, &a.conn("conn")).await?;
+    let resp = w.next_final(&a.conn("conn")).await?;
     let seen = judge::judge_auth(&resp)?;
     w.observe(seen);
     Ok(())
@@ -66,7 +66,7 @@ const DIGEST_CHALLENGE: StepDef<World> = step!(
     digest_challenge
 );
 async fn digest_challenge(w: &mut World, a: Args, _: &CaseStep) -> StepResult {
-    let resp = final_response(w, &a.conn("conn")).await?;
+    let resp = w.next_final(&a.conn("conn")).await?;
     let seen = judge::judge_challenge(&resp)?;
     w.observe(seen);
     w.ext::<AuthExchange>().challenge = Some(resp);

@@ -15,7 +15,7 @@ use crate::step;
 use crate::step::{Args, StepDef, StepError, StepResult};
 use crate::suite::CaseStep;
 use crate::world::World;
-use crate::world::registrar::{Learned, host_of};
+use crate::world::registrar::Learned;
 
 pub const STEPS: &[StepDef<World>] = &[SENDS_WITH_GRUUS, CARRIES_GRUUS, PUB_GRUU_IS, GRUU_IS_NOT];
 
@@ -40,7 +40,7 @@ const CARRIES_GRUUS: StepDef<World> = step!(
 );
 async fn carries_gruus(w: &mut World, a: Args, _: &CaseStep) -> StepResult {
     let conn = a.conn("conn");
-    let host = host_of(w, &conn);
+    let host = w.conn_host(&conn);
     let c = contact_for(w.last_response()?, &host, &conn)?;
     let (public, temp) = judge::check_gruus(c)?;
     w.ext::<Learned>().remember(&conn, Some(public), Some(temp));

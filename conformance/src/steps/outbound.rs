@@ -18,7 +18,7 @@ use crate::step;
 use crate::step::{Args, StepDef, StepError, StepResult};
 use crate::suite::CaseStep;
 use crate::world::World;
-use crate::world::registrar::{Learned, host_of, last_request, poll_request};
+use crate::world::registrar::{Learned, last_request, poll_request};
 
 pub const STEPS: &[StepDef<World>] = &[
     CONTACT_INSTANCE,
@@ -37,7 +37,7 @@ const CONTACT_INSTANCE: StepDef<World> = step!(
 );
 async fn contact_instance(w: &mut World, a: Args, _: &CaseStep) -> StepResult {
     let conn = a.conn("conn");
-    let host = host_of(w, &conn);
+    let host = w.conn_host(&conn);
     let c = contact_for(w.last_response()?, &host, &conn)?;
     judge::check_instance(c, a.text("instance")?, &conn)
 }

@@ -16,9 +16,7 @@ use crate::step;
 use crate::step::{Args, StepDef, StepError, StepResult};
 use crate::suite::CaseStep;
 use crate::world::World;
-use crate::world::registrar::{
-    Learned, device_register_text, final_response, host_of, poll_response,
-};
+use crate::world::registrar::{Learned, device_register_text, poll_response};
 
 pub const STEPS: &[StepDef<World>] = &[
     REGISTERED_OVER,
@@ -50,9 +48,9 @@ async fn registered_over(w: &mut World, a: Args, _: &CaseStep) -> StepResult {
     }
     let text = device_register_text(w, &name, transport);
     w.send_sip(&name, &text, false).await?;
-    let resp = final_response(w, &name).await?;
+    let resp = w.next_final(&name).await?;
     judge::judge_registered(&resp, &name, transport)?;
-    let host = host_of(w, &name);
+    let host = w.conn_host(&name);
     // A 200 without GRUUs still registers: the GRUU cases judge their absence.
     let (public, temp) = judge::contact_for(&resp, &host, &name)
         .map(|c| {
@@ -81,7 +79,7 @@ const CONTACT_HAS_PARAM: StepDef<World> = step!(
 );
 async fn contact_has_param(w: &mut World, a: Args, _: &CaseStep) -> StepResult {
     let conn = a.conn("conn");
-    let host = host_of(w, &conn);
+    let host = w.conn_host(&conn);
     let c = judge::contact_for(w.last_response()?, &host, &conn)?;
     judge::check_param(c, a.text("param")?, None, &conn)
 }
@@ -92,7 +90,7 @@ const CONTACT_PARAM_VALUE: StepDef<World> = step!(
 );
 async fn contact_param_value(w: &mut World, a: Args, _: &CaseStep) -> StepResult {
     let conn = a.conn("conn");
-    let host = host_of(w, &conn);
+    let host = w.conn_host(&conn);
     let c = judge::contact_for(w.last_response()?, &host, &conn)?;
     judge::check_param(c, a.text("param")?, Some(a.text("value")?), &conn)
 }
@@ -103,7 +101,7 @@ const NO_CONTACT_FOR: StepDef<World> = step!(
 );
 async fn no_contact_for(w: &mut World, a: Args, _: &CaseStep) -> StepResult {
     let conn = a.conn("conn");
-    let host = host_of(w, &conn);
+    let host = w.conn_host(&conn);
     judge::no_contact(w.last_response()?, &host, &conn)
 }
 
@@ -115,7 +113,7 @@ const ERROR_PREFERABLY: StepDef<World> = step!(
 async fn error_preferably(w: &mut World, a: Args, _: &CaseStep) -> StepResult {
     let mut preferred = vec![a.parse::<u16>("status")?];
     preferred.extend(a.parse_opt::<u16>("or_status")?);
-    let resp = final_response(w, &a.conn("conn")).await?;
+    let resp = w.next_final(&a.conn("conn")).await?;
     let seen = judge::judge_error(status(&resp).unwrap_or(0), &preferred)?;
     w.observe(seen);
     Ok(())
@@ -127,7 +125,7 @@ const SHORT_EXPIRY: StepDef<World> = step!(
 );
 async fn short_expiry(w: &mut World, a: Args, _: &CaseStep) -> StepResult {
     let requested = a.parse("expires")?;
-    let resp = final_response(w, &a.conn("conn")).await?;
+    let resp = w.next_final(&a.conn("conn")).await?;
     let seen = judge::judge_short_expiry(&resp, requested)?;
     w.observe(seen);
     Ok(())

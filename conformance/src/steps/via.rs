@@ -9,7 +9,7 @@ use crate::step;
 use crate::step::{Args, StepDef, StepResult};
 use crate::suite::CaseStep;
 use crate::world::World;
-use crate::world::registrar::{host_of, last_request};
+use crate::world::registrar::last_request;
 
 pub const STEPS: &[StepDef<World>] = &[
     MESSAGE_VIA_TRANSPORT,
@@ -51,7 +51,7 @@ const KEEPS_VIA: StepDef<World> = step!(
 );
 async fn keeps_via(w: &mut World, a: Args, _: &CaseStep) -> StepResult {
     let sender = a.text("sender")?;
-    let host = host_of(w, sender);
+    let host = w.conn_host(sender);
     judge::check_kept_via(last_request(w, &a.conn("conn"))?, &host, sender)
 }
 

@@ -13,6 +13,7 @@ use sipws_reference::sip::Message;
 use crate::evidence::Transcript;
 use crate::step::StepError;
 use crate::target::Target;
+use crate::wire::phone::MAX_PROVISIONAL;
 use crate::wire::{Probe, Received, describe};
 
 mod frames;
@@ -110,12 +111,14 @@ impl World {
         self.find(name).map(|c| &mut c.probe)
     }
 
-    /// The `.invalid` host a connection's messages use as sent-by and Contact host.
-    pub fn conn_host(&self, name: &str) -> Option<&str> {
+    /// The `.invalid` host a connection's messages use as sent-by and Contact host (its
+    /// `{host}` placeholder); `NAME.invalid` for a name no connection has.
+    pub fn conn_host(&self, name: &str) -> String {
         self.conns
             .iter()
             .find(|c| c.name == name)
-            .map(|c| c.host.as_str())
+            .map(|c| c.host.clone())
+            .unwrap_or_else(|| format!("{name}.invalid"))
     }
 
     pub fn is_secure(&self, name: &str) -> bool {
@@ -234,6 +237,21 @@ impl World {
             }
             conn.inbox.push_back(msg);
         }
+    }
+
+    /// The next final response on a connection, provisional ones skipped (RFC 3261 §17.1;
+    /// at most [`MAX_PROVISIONAL`] of them); it becomes the last response.
+    pub async fn next_final(&mut self, name: &str) -> Result<Message, StepError> {
+        for _ in 0..MAX_PROVISIONAL {
+            let resp = self.next_response(name).await?;
+            if resp.status_line().is_some_and(|s| s.code >= 200) {
+                self.last_response = Some(resp.clone());
+                return Ok(resp);
+            }
+        }
+        Err(StepError::broken(format!(
+            "{MAX_PROVISIONAL} provisional responses on {name} and no final one"
+        )))
     }
 
     pub async fn next_response(&mut self, name: &str) -> Result<Message, StepError> {

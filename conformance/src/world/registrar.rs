@@ -20,7 +20,6 @@ use sipws_reference::sip::{Header, HeaderName, HeaderValue, Message};
 
 use super::World;
 use crate::judge::auth::is_proxy_challenge;
-use crate::judge::sip::status;
 use crate::step::StepError;
 use crate::wire::{Received, describe};
 
@@ -259,31 +258,11 @@ Content-Length: 0
     w.render(&template, conn)
 }
 
-/// The `.invalid` host a connection's messages use (its `{host}` placeholder).
-pub fn host_of(w: &mut World, conn: &str) -> String {
-    w.render("{host}", conn).trim().to_string()
-}
-
 /// The last request a connection received, or a harness error when none was.
 pub fn last_request<'w>(w: &'w World, conn: &str) -> Result<&'w Message, StepError> {
     w.last_request
         .get(conn)
         .ok_or_else(|| StepError::harness(format!("{conn} has received no request yet")))
-}
-
-/// The next final response on a connection (provisional ones skipped, at most a few); it
-/// becomes the world's last response.
-pub async fn final_response(w: &mut World, conn: &str) -> Result<Message, StepError> {
-    for _ in 0..8 {
-        let resp = w.next_response(conn).await?;
-        if status(&resp).is_some_and(|c| c >= 200) {
-            w.last_response = Some(resp.clone());
-            return Ok(resp);
-        }
-    }
-    Err(StepError::broken(format!(
-        "{conn} received only provisional responses"
-    )))
 }
 
 /// The next SIP message of the wanted kind on a connection, or `None` when nothing came within

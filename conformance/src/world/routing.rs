@@ -17,7 +17,7 @@ use crate::judge::dialog::{self, Dialog};
 use crate::judge::sip::status;
 use crate::step::{StepError, StepResult};
 use crate::wire::listener::Listener;
-use crate::wire::phone::{MAX_PROVISIONAL, Phone};
+use crate::wire::phone::Phone;
 
 /// What the routing steps keep between steps, reached through [`World::routing`].
 #[derive(Default)]
@@ -156,25 +156,16 @@ impl World {
     /// last response and return its status. A 2xx to an INVITE sets up the caller's dialog
     /// (RFC 3261 §12.1.2).
     pub async fn final_response(&mut self, conn: &str) -> Result<u16, StepError> {
-        for _ in 0..MAX_PROVISIONAL {
-            let r = self.next_response(conn).await?;
-            let Some(code) = status(&r).filter(|c| *c >= 200) else {
-                continue;
-            };
-            if (200..300).contains(&code)
-                && r.cseq().is_some_and(|c| c.method.to_string() == "INVITE")
-            {
-                let d = dialog::uac(&r).map_err(|e| {
-                    StepError::broken(format!("the 2xx to the INVITE cannot set up a dialog: {e}"))
-                })?;
-                self.routing().dialogs.insert(conn.to_string(), d);
-            }
-            self.last_response = Some(r);
-            return Ok(code);
+        let r = self.next_final(conn).await?;
+        let code = status(&r).unwrap_or_default();
+        if (200..300).contains(&code) && r.cseq().is_some_and(|c| c.method.to_string() == "INVITE")
+        {
+            let d = dialog::uac(&r).map_err(|e| {
+                StepError::broken(format!("the 2xx to the INVITE cannot set up a dialog: {e}"))
+            })?;
+            self.routing().dialogs.insert(conn.to_string(), d);
         }
-        Err(StepError::broken(format!(
-            "{MAX_PROVISIONAL} provisional responses on {conn} and no final one"
-        )))
+        Ok(code)
     }
 
     /// The dialog of `party` for its next request of `method`, and that request's CSeq number
