@@ -186,7 +186,7 @@ Feature: SIP Outbound at a registrar that is also the WebSocket server
     Then "edge" receives a response with status 200
     And the response's "Require" header contains "outbound"
 
-  @id:path-is-echoed-in-order @req:3327-5.3-a @req:7118-B.2-a @level:must
+  @id:path-is-echoed-in-order @req:3327-5.3-a @req:7118-B.2-a @level:must @needs:path
   Scenario: The Path values of a REGISTER come back in the 200, in order, across header lines
     Given an open SIP WebSocket connection "edge"
     When "edge" sends:

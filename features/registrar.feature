@@ -65,7 +65,7 @@ Feature: The registrar behind a SIP WebSocket server
     Then "alice" receives a response with status 200
     And the response's "Require" header contains "outbound"
 
-  @id:f3-no-gruu-option-tag @req:5627-5.2-a @level:should @needs:outbound
+  @id:f3-no-gruu-option-tag @req:5627-5.2-a @level:should @needs:gruu
   Scenario: The 200 lists "gruu" neither in Supported nor in Require (RFC 7118's own F4 does, A14)
     Given an open SIP WebSocket connection "alice"
     When "alice" sends:
@@ -85,7 +85,7 @@ Feature: The registrar behind a SIP WebSocket server
     And the response's "Supported" header does not contain "gruu"
     And the response's "Require" header does not contain "gruu"
 
-  @id:f3-gruus-in-the-contact @req:5627-5.2-a @req:5627-7-a @req:7118-B-a @level:must @needs:outbound
+  @id:f3-gruus-in-the-contact @req:5627-5.2-a @req:5627-7-a @req:7118-B-a @level:must @needs:gruu
   Scenario: With Supported: gruu the 200's Contact carries a pub-gruu and a temp-gruu as quoted SIP URIs
     Given an open SIP WebSocket connection "alice"
     When "alice" sends:
@@ -104,7 +104,7 @@ Feature: The registrar behind a SIP WebSocket server
     Then "alice" receives a response with status 200
     And the response's Contact for "alice" carries a pub-gruu and a temp-gruu
 
-  @id:pub-gruu-is-the-aor-with-gr @req:5627-5.1-b @req:5627-5.2-a @level:must @needs:outbound
+  @id:pub-gruu-is-the-aor-with-gr @req:5627-5.1-b @req:5627-5.2-a @level:must @needs:gruu
   Scenario: The public GRUU is the AoR with gr added (the instance, as RFC 7118 §8.1 F4 shows)
     Given an open SIP WebSocket connection "alice"
     When "alice" sends:
@@ -124,7 +124,7 @@ Feature: The registrar behind a SIP WebSocket server
     And the response's Contact for "alice" carries a pub-gruu and a temp-gruu
     And the pub-gruu of "alice" is "sip:{alice}@{domain};gr=urn:uuid:00000000-0000-4000-8000-0000000a11ce"
 
-  @id:contact-equal-to-the-aor-is-403 @req:5627-5.1-a @level:must @needs:outbound
+  @id:contact-equal-to-the-aor-is-403 @req:5627-5.1-a @level:must @needs:gruu
   Scenario: Registering the AoR itself as a contact with an instance is refused with 403
     Given an open SIP WebSocket connection "alice"
     When "alice" sends:
@@ -142,7 +142,7 @@ Feature: The registrar behind a SIP WebSocket server
       """
     Then "alice" receives a response with status 403
 
-  @id:gruu-as-contact-is-403 @req:5627-5.1-a @level:must @needs:outbound
+  @id:gruu-as-contact-is-403 @req:5627-5.1-a @level:must @needs:gruu
   Scenario: Registering one's own public GRUU as a contact with an instance is refused with 403
     Given "alice" is registered over WS
     When "alice" sends, with the GRUUs filled in:
@@ -160,7 +160,7 @@ Feature: The registrar behind a SIP WebSocket server
       """
     Then "alice" receives a response with status 403
 
-  @id:non-sip-contact-with-instance-is-403 @req:5627-5.1-a @level:must @needs:outbound
+  @id:non-sip-contact-with-instance-is-403 @req:5627-5.1-a @level:must @needs:gruu
   Scenario: Registering a contact that is not a SIP URI with an instance is refused with 403
     Given an open SIP WebSocket connection "alice"
     When "alice" sends:
@@ -178,7 +178,7 @@ Feature: The registrar behind a SIP WebSocket server
       """
     Then "alice" receives a response with status 403
 
-  @id:client-suggested-gruus-are-ignored @req:5627-5.1-b @level:must @needs:outbound
+  @id:client-suggested-gruus-are-ignored @req:5627-5.1-b @level:must @needs:gruu
   Scenario: GRUUs the client puts in its Contact are ignored; the registrar hands out its own
     Given an open SIP WebSocket connection "alice"
     When "alice" sends:
@@ -199,7 +199,7 @@ Feature: The registrar behind a SIP WebSocket server
     And the pub-gruu of "alice" is not "sip:mallory@example.net;gr=x"
     And the temp-gruu of "alice" is not "sip:mallory@example.net;gr"
 
-  @id:message-to-the-pub-gruu-reaches-the-instance @req:5627-6.1-a @req:7118-B-a @level:must @needs:outbound @needs:two-users
+  @id:message-to-the-pub-gruu-reaches-the-instance @req:5627-6.1-a @req:7118-B-a @level:must @needs:gruu @needs:two-users
   Scenario: A MESSAGE to the public GRUU is delivered to that instance's connection
     Given "alice" is registered over WS
     And an open SIP WebSocket connection "bob"
@@ -221,7 +221,7 @@ Feature: The registrar behind a SIP WebSocket server
     And "alice" answers 200
     And "bob" receives a response with status 200
 
-  @id:message-to-the-temp-gruu-reaches-the-instance @req:5627-6.1-a @level:must @needs:outbound @needs:two-users
+  @id:message-to-the-temp-gruu-reaches-the-instance @req:5627-6.1-a @level:must @needs:gruu @needs:two-users
   Scenario: A MESSAGE to the temporary GRUU is delivered to that instance's connection
     Given "alice" is registered over WS
     And an open SIP WebSocket connection "bob"
@@ -243,7 +243,7 @@ Feature: The registrar behind a SIP WebSocket server
     And "alice" answers 200
     And "bob" receives a response with status 200
 
-  @id:pub-gruu-after-unregistration-is-480 @req:5627-5.3-a @level:should @needs:outbound @needs:two-users
+  @id:pub-gruu-after-unregistration-is-480 @req:5627-5.3-a @level:should @needs:gruu @needs:two-users
   Scenario: After the instance unregisters, its public GRUU stays valid and answers 480
     Given an open SIP WebSocket connection "alice"
     And an open SIP WebSocket connection "bob"
@@ -293,7 +293,7 @@ Feature: The registrar behind a SIP WebSocket server
       """
     Then "bob" receives an error response, preferably 480
 
-  @id:unknown-gr-is-404 @req:5627-6.1-a @level:should @needs:outbound @needs:two-users
+  @id:unknown-gr-is-404 @req:5627-6.1-a @level:should @needs:gruu @needs:two-users
   Scenario: A gr naming an instance that never registered is an unknown GRUU: 404
     RFC 5627 §6.1: a Request-URI with gr that is not a valid GRUU SHOULD get 404, even when its AoR
     has registered contacts (480 is for a valid GRUU with no contact bound).
@@ -315,7 +315,7 @@ Feature: The registrar behind a SIP WebSocket server
       """
     Then "bob" receives an error response, preferably 404
 
-  @id:new-call-id-invalidates-the-temp-gruu @req:5627-5.1-b @level:must @needs:outbound @needs:two-users
+  @id:new-call-id-invalidates-the-temp-gruu @req:5627-5.1-b @level:must @needs:gruu @needs:two-users
   Scenario: A refresh with a new Call-ID invalidates the earlier temporary GRUU (404 from then on)
     Given an open SIP WebSocket connection "alice"
     And an open SIP WebSocket connection "bob"

@@ -41,21 +41,18 @@ Feature: Negotiating the sip subprotocol
     When the client sends a SIP upgrade request with these changes:
       | remove | Sec-WebSocket-Protocol |  |
     Then the answer is not 101
-    And the answer has no "Sec-WebSocket-Protocol" header
 
   @id:foo-only-is-refused @req:7118-4.1-c @level:must
   Scenario: Offering only foo is refused
     When the client sends a SIP upgrade request with these changes:
       | set | Sec-WebSocket-Protocol | foo |
     Then the answer is not 101
-    And the answer has no "Sec-WebSocket-Protocol" header
 
   @id:upper-case-sip-only @req:7936-2-a @req:7118-4.1-c @req:6455-4.2.2-d @level:must
   Scenario: Offering only "SIP" is refused: subprotocol tokens are case-sensitive
     When the client sends a SIP upgrade request with these changes:
       | set | Sec-WebSocket-Protocol | SIP |
     Then the answer is not 101
-    And the answer has no "Sec-WebSocket-Protocol" header
 
   @id:gossip-only @req:7936-2-a @req:7118-4.1-c @level:must
   Scenario: Offering only "gossip" (which contains sip) is refused

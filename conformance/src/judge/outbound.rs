@@ -54,11 +54,14 @@ pub fn check_list(resp: &Message, header: &str, token: &str, want: bool) -> Step
     }
 }
 
-/// RFC 3327 §5.3: the Path values come back in the 200, in order.
+/// RFC 3327 §5.3: the Path values come back in the 200, in order. A WebSocket server that
+/// is an edge in front of the registrar inserts its own value on top before forwarding the
+/// REGISTER (RFC 3327 §5.2), so the values sent are the last ones of the 200's Path, in order,
+/// after any the target added.
 pub fn check_path(resp: &Message, expected: &[NameAddr]) -> StepResult {
     let got: Vec<&NameAddr> = resp.paths().collect();
-    let same = got.len() == expected.len()
-        && got
+    let same = got.len() >= expected.len()
+        && got[got.len() - expected.len()..]
             .iter()
             .zip(expected)
             .all(|(g, e)| same_uri(&g.uri, &e.uri));
@@ -172,6 +175,16 @@ mod tests {
         let swapped = resp("Path: <sip:p2.example.net;lr>, <sip:p1.example.net;lr;ob>\n");
         assert!(is_broken(&check_path(&swapped, &want)));
         assert!(is_broken(&check_path(&resp(""), &want)));
+        // An edge in front of the registrar puts its own value on top (RFC 3327 §5.2).
+        let behind_an_edge = resp(
+            "Path: <sip:tok@edge.example;lr;ob>\nPath: <sip:p1.example.net;ob;lr>, <sip:p2.example.net;lr>\n",
+        );
+        assert_eq!(check_path(&behind_an_edge, &want), Ok(()));
+        let one_dropped = resp("Path: <sip:tok@edge.example;lr;ob>, <sip:p2.example.net;lr>\n");
+        assert!(is_broken(&check_path(&one_dropped, &want)));
+        let appended_below =
+            resp("Path: <sip:p1.example.net;ob;lr>, <sip:p2.example.net;lr>, <sip:x.example;lr>\n");
+        assert!(is_broken(&check_path(&appended_below, &want)));
     }
 
     #[test]

@@ -41,9 +41,11 @@ const CARRIES_GRUUS: StepDef<World> = step!(
 async fn carries_gruus(w: &mut World, a: Args, _: &CaseStep) -> StepResult {
     let conn = a.conn("conn");
     let host = w.conn_host(&conn);
-    let c = contact_for(w.last_response()?, &host, &conn)?;
+    let resp = w.last_response()?.clone();
+    let c = contact_for(&resp, &host, &conn)?;
     let (public, temp) = judge::check_gruus(c)?;
-    w.ext::<Learned>().remember(&conn, Some(public), Some(temp));
+    w.ext::<Learned>()
+        .remember(&conn, &resp, Some(public), Some(temp));
     Ok(())
 }
 

@@ -60,7 +60,7 @@ async fn registered_over(w: &mut World, a: Args, _: &CaseStep) -> StepResult {
             )
         })
         .unwrap_or((None, None));
-    w.ext::<Learned>().remember(&name, public, temp);
+    w.ext::<Learned>().remember(&name, &resp, public, temp);
     Ok(())
 }
 

@@ -27,8 +27,12 @@ use crate::wire::{Received, describe};
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Gruus {
     pub public: Option<String>,
-    /// Every temporary GRUU seen, oldest first, without consecutive repeats.
+    /// The temporary GRUU of every 200 read, oldest first: a registrar that hands out the
+    /// same one again after a new Call-ID shows here as a repeat (RFC 5627 §5.1).
     pub temp: Vec<String>,
+    /// Which 200 (Call-ID and CSeq) the GRUUs were last read from: two steps reading the same
+    /// 200 record its temporary GRUU once.
+    read_from: Option<String>,
 }
 
 impl Gruus {
@@ -48,15 +52,28 @@ pub struct Learned {
 }
 
 impl Learned {
-    /// Remember the GRUUs a 200 gave `name` (a temporary GRUU repeated is recorded once).
-    pub fn remember(&mut self, name: &str, public: Option<String>, temp: Option<String>) {
+    /// Remember the GRUUs the 200 `resp` gave `name`; the same 200 read again adds nothing.
+    pub fn remember(
+        &mut self,
+        name: &str,
+        resp: &Message,
+        public: Option<String>,
+        temp: Option<String>,
+    ) {
         let g = self.gruus.entry(name.to_string()).or_default();
+        let key = format!(
+            "{} {}",
+            resp.call_id().unwrap_or_default(),
+            resp.cseq().map(|c| c.seq).unwrap_or_default()
+        );
+        if g.read_from.as_deref() == Some(key.as_str()) {
+            return;
+        }
+        g.read_from = Some(key);
         if public.is_some() {
             g.public = public;
         }
-        if let Some(t) = temp
-            && g.temp.last() != Some(&t)
-        {
+        if let Some(t) = temp {
             g.temp.push(t);
         }
     }
@@ -384,14 +401,26 @@ Content-Length: 0
 
     #[test]
     fn gruu_placeholders() {
+        let ok = |call_id: &str, cseq: u32| {
+            Message::parse_datagram(
+                format!(
+                    "SIP/2.0 200 OK\r\nVia: SIP/2.0/WS h.invalid;branch=z9hG4bK1\r\nFrom: <sip:a@d>;tag=1\r\nTo: <sip:a@d>;tag=2\r\nCall-ID: {call_id}\r\nCSeq: {cseq} REGISTER\r\nContent-Length: 0\r\n\r\n"
+                )
+                .as_bytes(),
+            )
+            .expect("a valid 200")
+        };
         let mut learned = Learned::default();
+        let first = ok("first", 1);
         learned.remember(
             "alice",
+            &first,
             Some("sip:a@d;gr=1".into()),
             Some("sip:t1@d;gr".into()),
         );
-        learned.remember("alice", None, Some("sip:t1@d;gr".into()));
-        learned.remember("alice", None, Some("sip:t2@d;gr".into()));
+        // The same 200 read by a second step adds nothing.
+        learned.remember("alice", &first, None, Some("sip:t1@d;gr".into()));
+        learned.remember("alice", &ok("second", 2), None, Some("sip:t2@d;gr".into()));
         assert_eq!(
             learned.fill_gruus(
                 "MESSAGE {pub-gruu:alice} / {temp-gruu:alice} / {previous-temp-gruu:alice} {n}"
@@ -402,7 +431,7 @@ Content-Length: 0
             learned.fill_gruus("{pub-gruu:bob}"),
             Err(StepError::Harness(_))
         ));
-        learned.remember("carol", None, None);
+        learned.remember("carol", &ok("c", 1), None, None);
         assert!(matches!(
             learned.fill_gruus("{temp-gruu:carol}"),
             Err(StepError::Skip(_))
@@ -412,6 +441,15 @@ Content-Length: 0
             Ok(t) if t == "sip:t1@d;gr"
         ));
         assert_eq!(learned.fill_gruus("{pub-gruu:}"), Ok("{pub-gruu:}".into()));
+        // A registrar that repeats the temporary GRUU after a new Call-ID: the previous one is
+        // that same GRUU, so the case sends to it and judges the answer instead of skipping.
+        let mut repeat = Learned::default();
+        repeat.remember("alice", &ok("first", 1), None, Some("sip:t1@d;gr".into()));
+        repeat.remember("alice", &ok("second", 2), None, Some("sip:t1@d;gr".into()));
+        assert_eq!(
+            repeat.fill_gruus("{previous-temp-gruu:alice}"),
+            Ok("sip:t1@d;gr".into())
+        );
         assert_ne!(instance_of("alice"), instance_of("alice2"));
     }
 

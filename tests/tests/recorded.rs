@@ -1,0 +1,118 @@
+//! Cases judged against answers real servers gave, replayed byte for byte by a canned server
+//! on 127.0.0.1 (port 0): each fixed false result of the suite is pinned by the answer that
+//! exposed it, and by a wrong answer the same case must still fail on.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sipws::runner::{RunOptions, run};
+use sipws::suite::load;
+use sipws::target::{Target, Trust, parse_url};
+use sipws::verdict::{Outcome, Verdict};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+/// A server that answers every upgrade request with `answer` and then closes the connection.
+/// Each connection reads at most 64 KiB and is served for at most 2 s, so a run cannot hang.
+async fn canned(answer: &'static str) -> (String, JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("loopback port 0 binds");
+    let addr = listener
+        .local_addr()
+        .expect("a bound listener has an address");
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let serve = async {
+                    let mut seen = Vec::new();
+                    let mut buf = [0u8; 4096];
+                    while !seen.windows(4).any(|w| w == b"\r\n\r\n") && seen.len() < 65536 {
+                        match stream.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => seen.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let _ = stream
+                        .write_all(answer.replace('\n', "\r\n").as_bytes())
+                        .await;
+                    let _ = stream.shutdown().await;
+                };
+                let _ = tokio::time::timeout(Duration::from_secs(2), serve).await;
+            });
+        }
+    });
+    (format!("ws://{addr}/"), task)
+}
+
+/// The verdicts of the named cases against a canned server's URL.
+async fn judge(url: &str, ids: &[&str]) -> Vec<Verdict> {
+    let cases: Vec<_> = load()
+        .expect("the embedded features parse")
+        .into_iter()
+        .filter(|c| ids.contains(&c.info.id.as_str()))
+        .collect();
+    assert_eq!(cases.len(), ids.len(), "every named case exists");
+    let target = Target {
+        label: url.to_string(),
+        ws: Some(parse_url(url).expect("a ws URL")),
+        wss: None,
+        trust: Trust::InsecureAcceptAnyCertificate,
+        domain: "127.0.0.1".into(),
+        udp: None,
+        timeout: Duration::from_millis(500),
+        capabilities: Vec::new(),
+        auth: None,
+    };
+    run(cases, Arc::new(target), RunOptions::default())
+        .await
+        .verdicts
+}
+
+fn outcomes(verdicts: &[Verdict]) -> Vec<(String, Outcome)> {
+    verdicts
+        .iter()
+        .map(|v| (v.case.id.clone(), v.outcome))
+        .collect()
+}
+
+const REFUSALS: &[&str] = &[
+    "subprotocol/no-offer-is-refused",
+    "subprotocol/foo-only-is-refused",
+    "subprotocol/upper-case-sip-only",
+];
+
+/// Kamailio 5.6 refuses a handshake that does not offer `sip` with a 400 that still carries
+/// `Sec-WebSocket-Protocol: sip`. RFC 6455 §4.2.2's rule on that header is about the server's
+/// 101 (the handshake it accepts); a refusal accepts nothing, so the header on it is no fault
+/// and the refusal is correct (RFC 7118 §4.1: no 101 without `sip` offered).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn req_7118_4_1_c_a_400_that_names_sip_is_still_a_refusal() {
+    let (url, server) = canned(
+        "HTTP/1.1 400 Bad Request\nSec-WebSocket-Protocol: sip\nServer: kamailio (5.6.3 (x86_64/linux))\nContent-Length: 0\n\n",
+    )
+    .await;
+    let got = outcomes(&judge(&url, REFUSALS).await);
+    server.abort();
+    for (id, outcome) in &got {
+        assert_eq!(*outcome, Outcome::Pass, "{id}");
+    }
+}
+
+/// The same cases still fail a server that accepts the handshake anyway.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn req_7118_4_1_c_a_101_without_a_sip_offer_fails() {
+    let (url, server) = canned(
+        "HTTP/1.1 101 Switching Protocols\nUpgrade: websocket\nConnection: Upgrade\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\nSec-WebSocket-Protocol: sip\n\n",
+    )
+    .await;
+    let got = outcomes(&judge(&url, REFUSALS).await);
+    server.abort();
+    for (id, outcome) in &got {
+        assert_eq!(*outcome, Outcome::Fail, "{id}");
+    }
+}
