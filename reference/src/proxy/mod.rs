@@ -44,13 +44,20 @@ pub mod flow_token;
 pub mod location;
 pub mod record_route;
 pub mod registrar;
-pub mod response;
+
+/// Where the response builder used to live; it is [`crate::sip::response`] now.
+pub mod response {
+    // Old path, kept until the suite's imports move.
+    pub use crate::sip::response::response;
+}
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use serde::Serialize;
 
+use crate::sip::digest::parse_auth_params;
+use crate::sip::response::response;
 use crate::sip::{
     Header, HeaderName, HeaderValue, Host, Message, Method, NameAddr, SipUri, StartLine, Uri, Via,
 };
@@ -61,7 +68,6 @@ use location::{Binding, Location, aor_of};
 pub use record_route::Listener;
 use record_route::{is_ours, record_route};
 use registrar::{Registrar, gruu_instance, resolve_temp_gruu};
-use response::response;
 
 /// Milliseconds on the shell's monotonic clock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -1034,7 +1040,7 @@ fn strip_credentials(m: &mut Message, name: &HeaderName, realm: &str) {
     m.headers.retain(|h| {
         h.name != *name
             || !matches!(&h.value, HeaderValue::Text(t)
-                if auth::parse_auth_params(t).is_ok_and(|p| p.get("realm") == Some(realm)))
+                if parse_auth_params(t).is_ok_and(|p| p.get("realm") == Some(realm)))
     });
 }
 

@@ -57,7 +57,7 @@
 //! - Refresh at [`registration::REFRESH_PERCENT`] (90 %) of the granted lifetime.
 //! - Digest authentication (RFC 3261 §22.2), with [`UaConfig::credentials`]: a 401 or 407
 //!   is answered once by re-sending the request (new branch, CSeq+1) with `Authorization` or
-//!   `Proxy-Authorization` for the challenge chosen by [`crate::proxy::auth::pick_challenge`]
+//!   `Proxy-Authorization` for the challenge chosen by [`crate::sip::digest::pick_challenge`]
 //!   (SHA-256 preferred over MD5, RFC 8760 §2.4; `qop=auth`, a random cnonce); again only
 //!   when the new challenge says `stale=true` (at most [`MAX_AUTH_RETRIES`] in a row), so a
 //!   wrong password ends as the 401/407 it got. REGISTER keeps the challenge and sends
@@ -203,7 +203,7 @@ struct RegState {
     started: bool,
     /// The registrar's last challenge and the header that answers it (RFC 3261 §22.3:
     /// credentials go with every later REGISTER of this Call-ID), and its nonce-count.
-    challenge: Option<(HeaderName, crate::proxy::auth::Challenge, u32)>,
+    challenge: Option<(HeaderName, crate::sip::digest::Challenge, u32)>,
     /// The last REGISTER carried credentials.
     sent_credentials: bool,
     /// Challenges answered in a row.
@@ -461,7 +461,7 @@ impl Ua {
     fn credentials_header(
         &mut self,
         name: HeaderName,
-        challenge: &crate::proxy::auth::Challenge,
+        challenge: &crate::sip::digest::Challenge,
         method: &Method,
         uri: &Uri,
         nc: u32,

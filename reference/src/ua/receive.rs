@@ -12,8 +12,8 @@ use super::{
     Call, CallHandle, CallState, ClientTx, EndCause, MAX_AUTH_RETRIES, RegOp,
     TRANSACTION_TIMEOUT_MS, TxKind, Ua, UaError, UaEvent, content_type_of,
 };
-use crate::proxy::auth::pick_challenge;
 use crate::sip::Uri;
+use crate::sip::digest::pick_challenge;
 
 /// The header that answers a 401 (`Authorization`) or a 407 (`Proxy-Authorization`).
 fn answer_header(status: u16) -> HeaderName {
