@@ -4,8 +4,9 @@
 use std::net::SocketAddr;
 
 use super::*;
-use crate::sip::{Contact, Message};
-use crate::transport::Flow;
+use crate::proxy::flow_token::TokenCheck;
+use crate::sip::{Contact, Header, Message};
+use crate::transport::{Flow, Transport};
 
 const ALICE_FLOW: FlowId = FlowId(1);
 const BOB_FLOW: FlowId = FlowId(2);
