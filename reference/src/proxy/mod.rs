@@ -1,4 +1,4 @@
-//! Routing decisions of the reference server, sans-IO (DESIGN.md "Sans-IO core"): a registrar
+//! Routing decisions of the reference server, sans-IO (no socket, no clock): a registrar
 //! and record-routing proxy that is fed parsed messages with the flow they arrived on and the
 //! time, and answers with [`Action`]s for the I/O shell (`reference/src/net`).
 //!

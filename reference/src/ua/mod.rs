@@ -1,8 +1,7 @@
-//! The reference user agent's protocol core, sans-IO (DESIGN.md): a SIP WebSocket client
-//! (RFC 7118) with Outbound (RFC 5626) and GRUU (RFC 5627). The tokio shell connects over
-//! ws/wss, hands [`Ua::receive_payload`] every WebSocket data message with its frame type,
-//! sends what comes back as [`UaEvent::Send`] (bytes and frame type from [`wire`]), and drives
-//! the timers. Nothing here touches a socket, a clock or a random source: time is passed in as
+//! The reference user agent's protocol core, sans-IO: a SIP WebSocket client (RFC 7118) with
+//! Outbound (RFC 5626) and GRUU (RFC 5627). The tokio shell connects over ws/wss, hands
+//! [`Ua::receive_payload`] every WebSocket data message with its frame type, sends what comes
+//! back as [`UaEvent::Send`] (bytes and frame type from [`wire`]), and drives the timers. Nothing here touches a socket, a clock or a random source: time is passed in as
 //! milliseconds of the shell's monotonic clock, randomness as an `FnMut() -> u64`.
 //!
 //! # What it does, clause by clause
