@@ -6,7 +6,8 @@
 //!
 //! Parsing never panics; every refusal is a [`ParseError`] naming the rule and the byte offset.
 //! Parsed messages keep their raw bytes for evidence, and printing a parsed message and parsing
-//! it again gives the same message (the round-trip property tested in `tests/roundtrip.rs`).
+//! it again gives the same message (the round-trip properties of
+//! `reference/tests/codec_properties.rs`).
 
 pub mod digest;
 pub mod error;
