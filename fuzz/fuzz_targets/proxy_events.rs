@@ -31,7 +31,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use sipws_reference::net::{WsPayload, classify_ws_payload};
-use sipws_reference::proxy::response::response;
+use sipws_reference::sip::response::response;
 use sipws_reference::proxy::{Action, Config, Proxy, Time};
 use sipws_reference::sip::{Message, Method};
 use sipws_reference::transport::{Flow, FlowId, Transport};

@@ -47,7 +47,7 @@ fn register_ok(req: &Message) -> Message {
         .filter(|h| h.name == HeaderName::Contact)
         .cloned()
         .collect();
-    sipws_reference::proxy::response::response(req, 200, "reg-tag", contacts)
+    sipws_reference::sip::response::response(req, 200, "reg-tag", contacts)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -12,7 +12,7 @@ use std::time::Duration;
 use client_support::*;
 use sipws_reference::net::client::{Client, ClientEvent, CloseCause, Direction, Trust};
 use sipws_reference::net::{Server, ServerConfig, ServerHandle};
-use sipws_reference::proxy::response::response;
+use sipws_reference::sip::response::response;
 use sipws_reference::sip::{Header, HeaderName, Message, Method};
 use sipws_reference::ua::{CallHandle, EndCause, UaEvent};
 use sipws_reference::ws::MessageKind;

@@ -1,9 +1,8 @@
-//! What an idle, registered WebSocket connection costs the server in heap memory (DESIGN.md:
-//! "a registered idle WS connection should cost a few KiB ... the server must hold tens of
-//! thousands of them"). A counting allocator measures the live heap before and after a
-//! bounded number of connections register and go idle; the figure is printed and held to a
-//! generous bound, so a regression (a per-connection read buffer, a channel block, a TLS-sized
-//! future on plain WS) fails.
+//! What an idle, registered WebSocket connection costs the server in heap memory: the server
+//! must hold tens of thousands of them, so each should cost a few KiB. A counting allocator
+//! measures the live heap before and after a bounded number of connections register and go
+//! idle; the figure is printed and held to a generous bound, so a regression (a
+//! per-connection read buffer, a channel block, a TLS-sized future on plain WS) fails.
 //!
 //! One test in this binary: the allocator counts the whole process.
 

@@ -194,7 +194,7 @@ fn req_7118_5_4_b_udp_register_and_udp_message_to_a_ws_user() {
     let req = udp.recv();
     assert_eq!(req.method(), Some(&Method::Message));
     assert_eq!(req.body, b"to UDP");
-    let resp = sipws_reference::proxy::response::response(&req, 200, "dan-tag", Vec::new());
+    let resp = sipws_reference::sip::response::response(&req, 200, "dan-tag", Vec::new());
     udp.send(&resp.to_bytes());
     bob.expect_status(200);
     bob.close();
@@ -276,7 +276,7 @@ fn forwarding_over_tcp_connects_and_the_answer_comes_back() {
         req.top_via().map(|v| v.transport.to_ascii_uppercase()),
         Some("TCP".into())
     );
-    let resp = sipws_reference::proxy::response::response(&req, 202, "carol-tag", Vec::new());
+    let resp = sipws_reference::sip::response::response(&req, 202, "carol-tag", Vec::new());
     conn.write_all(&resp.to_bytes()).expect("answer");
     alice.expect_status(202);
     // A second request to the same address reuses the connection.

@@ -611,7 +611,8 @@ mod tests {
 
     #[test]
     fn auth_is_off_by_default_and_loads_passwords_and_ha1_hashes() {
-        use crate::proxy::auth::{Algorithm, ChallengeScope, ha1};
+        use crate::proxy::auth::ChallengeScope;
+        use crate::sip::digest::{Algorithm, ha1};
         assert_eq!(
             ServerConfig::default().auth.load(&["d".into()]).ok(),
             Some(None)

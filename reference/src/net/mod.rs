@@ -1,4 +1,5 @@
-//! The tokio shell of the reference server (DESIGN.md "Sans-IO core, thin async shell"):
+//! The tokio shell of the reference server, the thin async layer around the sans-IO core
+//! (`docs/architecture.md`):
 //! listeners for WS, WSS, SIP over UDP and SIP over TCP, one task per connection, and one
 //! task that owns the sans-IO [`crate::proxy::Proxy`]. Every protocol decision is made in
 //! [`crate::ws`], [`crate::sip`] and [`crate::proxy`]; this module moves bytes and timers.

@@ -27,7 +27,7 @@
 //! §7.4.1), and closing would drop every registration on the flow (5626-7-d) for one bad
 //! message.
 
-use crate::proxy::response::response;
+use crate::sip::response::response;
 use crate::sip::{Message, Method, ParseError};
 
 /// The reason phrase of the A10 answer (RFC 3261 §21.4.1 lets the phrase say why).

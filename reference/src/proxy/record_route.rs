@@ -25,7 +25,8 @@ pub fn our_uri(
 ) -> Option<SipUri> {
     let listener = config.listener(transport)?;
     let (secure, param) = transport_param_for(transport, config.wss_param_style);
-    // `sips:` + `transport=ws` names WSS (DESIGN.md), so a WSS entry stays exact.
+    // `sips:` + `transport=ws` names WSS (the rule of the `transport` module docs), so a WSS
+    // entry stays exact.
     let secure = secure || sips;
     let mut params = Params::new();
     if let Some(p) = param {

@@ -4,9 +4,9 @@
 
 use super::auth::{AuthOutcome, Authenticator};
 use super::location::{Binding, BindingKey, Location, aor_of};
-use super::response::response;
 use super::{Config, Time};
 use crate::proxy::flow_token::FlowTokens;
+use crate::sip::response::response;
 use crate::sip::{Contact, Header, HeaderName, HeaderValue, Message, NameAddr, SipUri};
 use crate::transport::Flow;
 

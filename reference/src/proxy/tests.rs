@@ -4,8 +4,9 @@
 use std::net::SocketAddr;
 
 use super::*;
-use crate::sip::{Contact, Message};
-use crate::transport::Flow;
+use crate::proxy::flow_token::TokenCheck;
+use crate::sip::{Contact, Header, Message};
+use crate::transport::{Flow, Transport};
 
 const ALICE_FLOW: FlowId = FlowId(1);
 const BOB_FLOW: FlowId = FlowId(2);
@@ -998,7 +999,8 @@ fn req_3261_16_6_c_a_sips_request_gets_sips_record_routes() {
     for e in &rr {
         let u = e.sip_uri().expect("sip");
         assert!(u.secure, "{e} must be a sips: URI");
-        // sips: + transport=ws names WSS (DESIGN.md), so the entry still leads to our WSS port.
+        // sips: + transport=ws names WSS (the `transport` module docs), so the entry still
+        // leads to our WSS port.
         assert_eq!((u.transport_param(), u.port), (Some("ws"), Some(443)));
     }
     // A plain sip: request keeps sip: entries.

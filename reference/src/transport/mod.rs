@@ -1,5 +1,6 @@
 //! Transports and the rules that tie them to Via tokens and URIs (RFC 7118 §5, RFC 3261 §18,
-//! §19.1, RFC 3263 §4), including the `transport=ws` ambiguity as DESIGN.md decides it:
+//! §19.1, RFC 3263 §4), including how this implementation settles the `transport=ws`
+//! ambiguity:
 //!
 //! - parse leniently: `transport=ws` and `transport=wss`, any case;
 //! - a URI names WSS when its scheme is `sips:` with `transport=ws`, or when it carries

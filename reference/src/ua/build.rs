@@ -2,6 +2,7 @@
 //! RFC 7118 Via token and `Content-Length` always written (REQUIREMENTS A6: send it, never
 //! require it).
 
+use crate::sip::response::{copied_headers, reason_phrase};
 use crate::sip::{
     Contact, Header, HeaderName, HeaderValue, Host, Message, Method, NameAddr, Params, RequestLine,
     SipUri, StartLine, StatusLine, Uri, Version, Via,
@@ -136,7 +137,7 @@ impl Request {
     }
 }
 
-/// The reason phrase we write (RFC 3261 §21; the proxy's table for the rest).
+/// The reason phrase we write (RFC 3261 §21; the registrar's and proxy's table for the rest).
 pub fn reason(code: u16) -> &'static str {
     match code {
         180 => "Ringing",
@@ -149,7 +150,7 @@ pub fn reason(code: u16) -> &'static str {
         488 => "Not Acceptable Here",
         600 => "Busy Everywhere",
         603 => "Decline",
-        _ => crate::proxy::response::reason_phrase(code),
+        _ => reason_phrase(code),
     }
 }
 
@@ -164,25 +165,7 @@ pub fn response(
     extra: Vec<Header>,
     body: Option<(String, Vec<u8>)>,
 ) -> Message {
-    let mut h = Vec::with_capacity(8 + extra.len());
-    for header in &req.headers {
-        match header.name {
-            HeaderName::Via | HeaderName::From | HeaderName::CallId | HeaderName::CSeq => {
-                h.push(Header::new(header.name.clone(), header.value.clone()));
-            }
-            HeaderName::To => {
-                let mut value = header.value.clone();
-                if let HeaderValue::Address(to) = &mut value
-                    && code != 100
-                    && to.tag().is_none()
-                {
-                    to.params.set("tag", Some(to_tag));
-                }
-                h.push(Header::new(HeaderName::To, value));
-            }
-            _ => {}
-        }
-    }
+    let mut h = copied_headers(req, code, to_tag);
     h.extend(extra);
     let body = content_headers(&mut h, body);
     Message::new(

@@ -1,8 +1,7 @@
-//! The reference user agent's protocol core, sans-IO (DESIGN.md): a SIP WebSocket client
-//! (RFC 7118) with Outbound (RFC 5626) and GRUU (RFC 5627). The tokio shell connects over
-//! ws/wss, hands [`Ua::receive_payload`] every WebSocket data message with its frame type,
-//! sends what comes back as [`UaEvent::Send`] (bytes and frame type from [`wire`]), and drives
-//! the timers. Nothing here touches a socket, a clock or a random source: time is passed in as
+//! The reference user agent's protocol core, sans-IO: a SIP WebSocket client (RFC 7118) with
+//! Outbound (RFC 5626) and GRUU (RFC 5627). The tokio shell connects over ws/wss, hands
+//! [`Ua::receive_payload`] every WebSocket data message with its frame type, sends what comes
+//! back as [`UaEvent::Send`] (bytes and frame type from [`wire`]), and drives the timers. Nothing here touches a socket, a clock or a random source: time is passed in as
 //! milliseconds of the shell's monotonic clock, randomness as an `FnMut() -> u64`.
 //!
 //! # What it does, clause by clause
@@ -57,7 +56,7 @@
 //! - Refresh at [`registration::REFRESH_PERCENT`] (90 %) of the granted lifetime.
 //! - Digest authentication (RFC 3261 §22.2), with [`UaConfig::credentials`]: a 401 or 407
 //!   is answered once by re-sending the request (new branch, CSeq+1) with `Authorization` or
-//!   `Proxy-Authorization` for the challenge chosen by [`crate::proxy::auth::pick_challenge`]
+//!   `Proxy-Authorization` for the challenge chosen by [`crate::sip::digest::pick_challenge`]
 //!   (SHA-256 preferred over MD5, RFC 8760 §2.4; `qop=auth`, a random cnonce); again only
 //!   when the new challenge says `stale=true` (at most [`MAX_AUTH_RETRIES`] in a row), so a
 //!   wrong password ends as the 401/407 it got. REGISTER keeps the challenge and sends
@@ -76,6 +75,11 @@
 //! Nothing received can make the core panic: every input is parsed or validated first, and
 //! what cannot be used becomes a protocol answer (400, 420, 481, ...) or a
 //! [`UaEvent::Error`].
+//!
+//! # Layout
+//! The state and the requests outside a dialog (MESSAGE, OPTIONS) are here; `register.rs`
+//! sends REGISTER, `call.rs` the requests and answers of a call, `auth.rs` answers
+//! challenges, `receive.rs` handles everything received and `timers.rs` time and the flow.
 
 pub mod build;
 pub mod config;
@@ -85,7 +89,10 @@ pub mod keepalive;
 pub mod random;
 pub mod registration;
 
+mod auth;
+mod call;
 mod receive;
+mod register;
 mod timers;
 
 #[cfg(test)]
@@ -108,7 +115,7 @@ pub use random::{SplitMix64, instance_urn};
 pub use receive::treated_as;
 pub use registration::Registration;
 
-use build::{Request, address, allow_header, supported_header};
+use build::{Request, address};
 use keepalive::PING;
 
 /// RFC 3261 §17.1.1.1 T1: the round-trip estimate (500 ms).
@@ -203,7 +210,7 @@ struct RegState {
     started: bool,
     /// The registrar's last challenge and the header that answers it (RFC 3261 §22.3:
     /// credentials go with every later REGISTER of this Call-ID), and its nonce-count.
-    challenge: Option<(HeaderName, crate::proxy::auth::Challenge, u32)>,
+    challenge: Option<(HeaderName, crate::sip::digest::Challenge, u32)>,
     /// The last REGISTER carried credentials.
     sent_credentials: bool,
     /// Challenges answered in a row.
@@ -372,24 +379,6 @@ impl Ua {
         uri
     }
 
-    /// The REGISTER Contact: reg-id with Outbound (5626-4.2.1-a), `+sip.instance` always
-    /// (5627-4.1-a), never `pub-gruu`/`temp-gruu`.
-    fn register_contact(&self, expires: Option<u32>) -> NameAddr {
-        let mut c = NameAddr::new(Uri::Sip(self.contact_uri()));
-        if self.config.outbound {
-            c.params
-                .set("reg-id", Some(&self.config.reg_id.to_string()));
-        }
-        c.params.set(
-            "+sip.instance",
-            Some(&format!("\"<{}>\"", self.config.instance)),
-        );
-        if let Some(e) = expires {
-            c.params.set("expires", Some(&e.to_string()));
-        }
-        c
-    }
-
     /// The Contact of dialog-forming requests and responses: the public GRUU, else the
     /// temporary one, from the current registration, verbatim plus `;ob` (5627-4.4-a,
     /// 5627-4.2-a, 5626-4.3-a; RFC 7118 §8.2 F1); before any, the `.invalid` contact with
@@ -456,118 +445,6 @@ impl Ua {
         );
     }
 
-    /// The `Authorization`/`Proxy-Authorization` header answering `challenge` for a request
-    /// with this method and Request-URI (RFC 3261 §22.2), with nonce-count `nc`.
-    fn credentials_header(
-        &mut self,
-        name: HeaderName,
-        challenge: &crate::proxy::auth::Challenge,
-        method: &Method,
-        uri: &Uri,
-        nc: u32,
-    ) -> Option<Header> {
-        let cnonce = self.token(16);
-        let creds = self.config.credentials.as_ref()?;
-        let answer = challenge.answer(
-            &creds.username,
-            &creds.password,
-            method.as_str(),
-            &uri.to_string(),
-            nc,
-            &cnonce,
-        )?;
-        Some(Header::new(
-            name,
-            HeaderValue::Text(answer.to_header_value()),
-        ))
-    }
-
-    /// The initial REGISTER (and, after a flow failure, the one on the new flow: same
-    /// Call-ID, next CSeq, same instance and reg-id, 5626-4.5-a).
-    pub fn register(&mut self, now_ms: u64) -> Message {
-        self.reg.wanted = true;
-        self.send_register(RegOp::Register, now_ms)
-    }
-
-    /// A refresh: same Call-ID, CSeq+1, same instance and reg-id (5627-4.1-b, 5626-4.2.2-a).
-    pub fn refresh(&mut self, now_ms: u64) -> Result<Message, UaError> {
-        if !self.reg.started {
-            return Err(UaError::NotRegistered);
-        }
-        self.reg.wanted = true;
-        Ok(self.send_register(RegOp::Register, now_ms))
-    }
-
-    /// Remove our binding: our contact (instance and reg-id kept, so the registrar finds the
-    /// binding) with `expires=0`.
-    pub fn unregister(&mut self, now_ms: u64) -> Result<Message, UaError> {
-        if !self.reg.started {
-            return Err(UaError::NotRegistered);
-        }
-        self.reg.wanted = false;
-        Ok(self.send_register(RegOp::Unregister, now_ms))
-    }
-
-    /// Remove every binding of the AoR: `Contact: *` and `Expires: 0`, without reg-id or
-    /// instance (RFC 3261 §10.2.2; 5626-4.2.3-a).
-    pub fn unregister_all(&mut self, now_ms: u64) -> Message {
-        self.reg.wanted = false;
-        self.send_register(RegOp::UnregisterAll, now_ms)
-    }
-
-    fn send_register(&mut self, op: RegOp, now_ms: u64) -> Message {
-        self.reg.cseq = self.reg.cseq.wrapping_add(1).max(1);
-        self.reg.started = true;
-        self.reg.retry_at_ms = None;
-        let branch = self.new_branch();
-        let (contact, extra) = match op {
-            RegOp::Register => (
-                Contact::List(vec![self.register_contact(self.reg.expires)]),
-                Vec::new(),
-            ),
-            RegOp::Unregister => (
-                Contact::List(vec![self.register_contact(Some(0))]),
-                Vec::new(),
-            ),
-            RegOp::UnregisterAll => (
-                Contact::Star,
-                vec![Header::new(HeaderName::Expires, HeaderValue::Number(0))],
-            ),
-        };
-        let mut extra = extra;
-        self.reg.sent_credentials = false;
-        if let Some((name, challenge, nc)) = self.reg.challenge.take() {
-            let uri = Uri::Sip(self.config.registrar.clone());
-            let header =
-                self.credentials_header(name.clone(), &challenge, &Method::Register, &uri, nc + 1);
-            self.reg.sent_credentials = header.is_some();
-            extra.extend(header);
-            self.reg.challenge = Some((name, challenge, nc + 1));
-        }
-        let msg = Request {
-            method: Method::Register,
-            uri: Uri::Sip(self.config.registrar.clone()),
-            via: build::via(self.config.transport, &self.via_host, &branch),
-            from: self.local_address(Some(&self.reg.from_tag)),
-            to: self.local_address(None),
-            call_id: self.reg.call_id.clone(),
-            cseq: self.reg.cseq,
-            routes: self.outbound_routes(),
-            supported: Some(self.supported()),
-            contact: Some(contact),
-            extra,
-            body: None,
-        }
-        .build();
-        self.start_tx(
-            &msg,
-            branch,
-            TxKind::Register(op),
-            now_ms.saturating_add(TRANSACTION_TIMEOUT_MS),
-        );
-        msg
-    }
-
     /// A request outside any dialog: new Call-ID, From tag and branch, CSeq 1, the outbound
     /// proxy as Route.
     fn out_of_dialog(
@@ -631,192 +508,6 @@ impl Ua {
             now_ms.saturating_add(TRANSACTION_TIMEOUT_MS),
         );
         Ok(msg)
-    }
-
-    /// An INVITE with an optional SDP offer; the handle names the call in later events.
-    pub fn invite(
-        &mut self,
-        to: &str,
-        sdp: Option<Vec<u8>>,
-        now_ms: u64,
-    ) -> Result<(CallHandle, Message), UaError> {
-        let target = self.parse_target(to)?;
-        let call = CallHandle(self.next_call);
-        self.next_call += 1;
-        let contact = Contact::List(vec![self.dialog_contact()]);
-        let (msg, branch) = self.out_of_dialog(
-            Method::Invite,
-            target,
-            Some(contact),
-            vec![allow_header()],
-            sdp.map(|b| ("application/sdp".to_string(), b)),
-        );
-        self.start_tx(
-            &msg,
-            branch,
-            TxKind::Invite(call),
-            now_ms.saturating_add(TRANSACTION_TIMEOUT_MS),
-        );
-        let local_tag = msg
-            .from()
-            .and_then(NameAddr::tag)
-            .unwrap_or_default()
-            .to_string();
-        self.calls.insert(
-            call,
-            Call {
-                outgoing: true,
-                state: CallState::Calling,
-                invite: msg.clone(),
-                local_tag,
-                dialog: None,
-                ack: None,
-                retransmit: None,
-            },
-        );
-        Ok((call, msg))
-    }
-
-    fn wrong_state(&self, call: CallHandle, action: &'static str) -> UaError {
-        match self.calls.get(&call) {
-            Some(c) => UaError::WrongState {
-                call,
-                action,
-                state: c.state,
-            },
-            None => UaError::UnknownCall(call),
-        }
-    }
-
-    /// The ACK for the 2xx of our INVITE (RFC 3261 §13.2.2.4): new branch, the INVITE's CSeq
-    /// number with method ACK, Request-URI = remote target, Route = route set. Asking again
-    /// returns the same ACK.
-    pub fn ack(&mut self, call: CallHandle) -> Result<Message, UaError> {
-        let branch = self.new_branch();
-        let via = build::via(self.config.transport, &self.via_host, &branch);
-        let c = self
-            .calls
-            .get_mut(&call)
-            .ok_or(UaError::UnknownCall(call))?;
-        if let Some(ack) = &c.ack {
-            return Ok(ack.clone());
-        }
-        let (true, CallState::Answered, Some(d)) = (c.outgoing, c.state, &c.dialog) else {
-            return Err(self.wrong_state(call, "send ACK"));
-        };
-        let msg = d.request(Method::Ack, via, None);
-        c.ack = Some(msg.clone());
-        c.state = CallState::Confirmed;
-        Ok(msg)
-    }
-
-    /// A BYE in the call's dialog (RFC 3261 §15.1.1): remote target, route set, CSeq+1.
-    /// The callee must wait for the ACK of its 2xx first (§15).
-    pub fn bye(&mut self, call: CallHandle, now_ms: u64) -> Result<Message, UaError> {
-        let branch = self.new_branch();
-        let via = build::via(self.config.transport, &self.via_host, &branch);
-        let supported = self.supported();
-        let c = self
-            .calls
-            .get_mut(&call)
-            .ok_or(UaError::UnknownCall(call))?;
-        let (CallState::Answered | CallState::Confirmed, Some(d)) = (c.state, &mut c.dialog) else {
-            return Err(self.wrong_state(call, "send BYE"));
-        };
-        d.local_seq = d.local_seq.wrapping_add(1);
-        let msg = d.request(Method::Bye, via, Some(supported));
-        c.state = CallState::Terminating;
-        c.retransmit = None;
-        self.start_tx(
-            &msg,
-            branch,
-            TxKind::Bye(call),
-            now_ms.saturating_add(TRANSACTION_TIMEOUT_MS),
-        );
-        Ok(msg)
-    }
-
-    /// A CANCEL of our pending INVITE (RFC 3261 §9.1): only after a provisional response.
-    pub fn cancel(&mut self, call: CallHandle, now_ms: u64) -> Result<Message, UaError> {
-        let c = self.calls.get(&call).ok_or(UaError::UnknownCall(call))?;
-        match (c.outgoing, c.state) {
-            (true, CallState::Proceeding) => {}
-            (true, CallState::Calling) => return Err(UaError::CancelBeforeProvisional(call)),
-            _ => return Err(self.wrong_state(call, "send CANCEL")),
-        }
-        let branch = c
-            .invite
-            .top_via()
-            .and_then(|v| v.branch())
-            .map(str::to_string);
-        let (Some(msg), Some(branch)) = (build::cancel_for(&c.invite), branch) else {
-            return Err(self.wrong_state(call, "send CANCEL"));
-        };
-        self.start_tx(
-            &msg,
-            branch,
-            TxKind::Cancel(call),
-            now_ms.saturating_add(TRANSACTION_TIMEOUT_MS),
-        );
-        Ok(msg)
-    }
-
-    /// Answer an incoming call: 101–199 provisional, 2xx final (with our Contact, the
-    /// Record-Route copied, §12.1.1; retransmitted until the ACK, §13.3.1.4), 3xx–6xx final.
-    /// Every answer carries our To tag. `sdp` is the body (`application/sdp`).
-    pub fn answer(
-        &mut self,
-        call: CallHandle,
-        code: u16,
-        sdp: Option<Vec<u8>>,
-        now_ms: u64,
-    ) -> Result<Message, UaError> {
-        if !(101..=699).contains(&code) {
-            return Err(UaError::BadStatus(code));
-        }
-        let contact = self.dialog_contact();
-        let supported = self.supported();
-        let c = self.calls.get(&call).ok_or(UaError::UnknownCall(call))?;
-        if c.outgoing || c.state != CallState::Incoming {
-            return Err(self.wrong_state(call, "answer"));
-        }
-        let mut extra = Vec::new();
-        if code < 300 {
-            extra.extend(build::record_route_copies(&c.invite));
-            extra.push(Header::new(
-                HeaderName::Contact,
-                HeaderValue::Contact(Contact::List(vec![contact])),
-            ));
-            extra.push(supported_header(supported));
-        }
-        if (200..300).contains(&code) {
-            extra.push(allow_header());
-        }
-        let resp = build::response(
-            &c.invite,
-            code,
-            &c.local_tag,
-            extra,
-            sdp.map(|b| ("application/sdp".to_string(), b)),
-        );
-        if (200..300).contains(&code) {
-            // The INVITE's Contact was checked when it arrived, so this succeeds.
-            let dialog = Dialog::from_request(&c.invite, &c.local_tag)
-                .map_err(|_| self.wrong_state(call, "answer"))?;
-            if let Some(c) = self.calls.get_mut(&call) {
-                c.dialog = Some(dialog);
-                c.state = CallState::WaitingAck;
-                c.retransmit = Some(Retransmit {
-                    msg: resp.clone(),
-                    next_at: now_ms.saturating_add(T1_MS),
-                    interval: T1_MS,
-                    give_up_at: now_ms.saturating_add(TRANSACTION_TIMEOUT_MS),
-                });
-            }
-        } else if code >= 300 {
-            self.calls.remove(&call);
-        }
-        Ok(resp)
     }
 
     /// Send a CRLF ping now? `Some(b"\r\n\r\n")` when one is due (5626-4.4-a, 4.4.1-b).

@@ -1,5 +1,5 @@
 //! Identifiers made from injected randomness: tags, Call-IDs, branches, the `.invalid` host
-//! and the `+sip.instance` UUID. The core never draws randomness itself (DESIGN.md, sans-IO);
+//! and the `+sip.instance` UUID. The core never draws randomness itself (it is sans-IO);
 //! the caller passes a source, usually [`SplitMix64`] seeded from the OS by the shell, or a
 //! closure over a cryptographic generator.
 

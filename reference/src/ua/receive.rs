@@ -9,20 +9,9 @@ use super::dialog::Dialog;
 use super::keepalive::PONG;
 use super::registration::{OurContact, min_expires, read_register_2xx, retry_after_secs};
 use super::{
-    Call, CallHandle, CallState, ClientTx, EndCause, MAX_AUTH_RETRIES, RegOp,
-    TRANSACTION_TIMEOUT_MS, TxKind, Ua, UaError, UaEvent, content_type_of,
+    Call, CallHandle, CallState, ClientTx, EndCause, RegOp, TRANSACTION_TIMEOUT_MS, TxKind, Ua,
+    UaError, UaEvent, content_type_of,
 };
-use crate::proxy::auth::pick_challenge;
-use crate::sip::Uri;
-
-/// The header that answers a 401 (`Authorization`) or a 407 (`Proxy-Authorization`).
-fn answer_header(status: u16) -> HeaderName {
-    if status == 407 {
-        HeaderName::ProxyAuthorization
-    } else {
-        HeaderName::Authorization
-    }
-}
 
 /// An endpoint treats 430 (Flow Failed) like 400 (5626-11.5-a): the status it acts on.
 pub fn treated_as(status: u16) -> u16 {
@@ -589,79 +578,6 @@ impl Ua {
             return;
         }
         self.registration_failed(op, status, reason, None, out);
-    }
-
-    /// RFC 3261 §22.2: re-send the REGISTER with credentials for the challenge, unless the
-    /// one that failed already carried credentials and the nonce was not merely stale (a
-    /// wrong password then ends as the 401/407).
-    fn answer_register_challenge(
-        &mut self,
-        op: RegOp,
-        resp: &Message,
-        status: u16,
-        now_ms: u64,
-    ) -> Option<Message> {
-        self.config.credentials.as_ref()?;
-        let challenge = pick_challenge(resp)?;
-        if (self.reg.sent_credentials && !challenge.stale)
-            || self.reg.auth_retries >= MAX_AUTH_RETRIES
-        {
-            return None;
-        }
-        self.reg.auth_retries += 1;
-        self.reg.challenge = Some((answer_header(status), challenge, 0));
-        Some(self.send_register(op, now_ms))
-    }
-
-    /// A MESSAGE, OPTIONS or INVITE re-sent with credentials for the challenge (new branch,
-    /// CSeq+1, RFC 3261 §22.2), under the same rule as [`Self::answer_register_challenge`].
-    fn answer_challenge(&mut self, tx: &ClientTx, resp: &Message, status: u16) -> Option<Message> {
-        let mut req = tx.request.clone()?;
-        let challenge = pick_challenge(resp)?;
-        let name = answer_header(status);
-        let sent = req.values(&name).next().is_some();
-        if (sent && !challenge.stale) || tx.auth_retries >= MAX_AUTH_RETRIES {
-            return None;
-        }
-        let branch = self.new_branch();
-        req.headers.retain(|h| h.name != name);
-        for h in &mut req.headers {
-            match &mut h.value {
-                HeaderValue::CSeq(c) => c.seq = c.seq.wrapping_add(1).max(1),
-                HeaderValue::Via(list) if h.name == HeaderName::Via => {
-                    if let Some(v) = list.first_mut() {
-                        v.params.set("branch", Some(&branch));
-                    }
-                }
-                _ => {}
-            }
-        }
-        let line = req.request_line()?.clone();
-        let uri: Uri = line.uri.clone();
-        let header = self.credentials_header(name, &challenge, &line.method, &uri, 1)?;
-        let at = req
-            .headers
-            .iter()
-            .position(|h| h.name == HeaderName::ContentLength)
-            .unwrap_or(req.headers.len());
-        req.headers.insert(at, header);
-        Some(req)
-    }
-
-    /// The reason of a final 401/407 that is not answered again: what was wrong.
-    fn challenge_failed_reason(&self, reason: String, sent_credentials: bool) -> String {
-        match &self.config.credentials {
-            None => format!("{reason} (authentication required and no password configured)"),
-            Some(c) if sent_credentials => {
-                format!(
-                    "{reason} (the credentials of {:?} were refused)",
-                    c.username
-                )
-            }
-            Some(_) => format!(
-                "{reason} (no Digest challenge this client can answer: MD5 or SHA-256, qop=auth)"
-            ),
-        }
     }
 
     pub(super) fn registration_failed(

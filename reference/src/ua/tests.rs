@@ -2,7 +2,7 @@
 //! requirement IDs of REQUIREMENTS.md.
 
 use super::*;
-use crate::proxy::response::response as server_response;
+use crate::sip::response::response as server_response;
 use crate::sip::{Header, StartLine, Via};
 
 const INSTANCE: &str = "urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6";
@@ -1529,5 +1529,3 @@ mod properties {
         }
     }
 }
-
-mod auth;

@@ -348,7 +348,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Recording<S> {
 
 /// A 200 (or `code`) to `req`, as a harness server answers it.
 pub fn reply(req: &Message, code: u16) -> Message {
-    sipws_reference::proxy::response::response(req, code, "harness-tag", Vec::new())
+    sipws_reference::sip::response::response(req, code, "harness-tag", Vec::new())
 }
 
 /// Is this event a `MessageKind::Binary`? (for readable assertions)

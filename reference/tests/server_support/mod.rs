@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sipws_reference::net::{Server, ServerAddrs, ServerConfig, ServerHandle};
-use sipws_reference::proxy::response::response;
 use sipws_reference::sip::Message;
+use sipws_reference::sip::response::response;
 use sipws_reference::ws::OpCode;
 use sipws_reference::ws::codec::{Event, Limits, Receiver, Role};
 use sipws_reference::ws::frame::encode_frame;

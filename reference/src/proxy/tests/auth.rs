@@ -2,7 +2,8 @@
 //! challenges with 401, the proxy with 407, and user U may only change U's bindings.
 
 use super::*;
-use crate::proxy::auth::{Algorithm, AuthConfig, Challenge, ChallengeScope, UserSecret};
+use crate::proxy::auth::{AuthConfig, ChallengeScope, UserSecret};
+use crate::sip::digest::{Algorithm, Challenge};
 
 const LIFETIME_SECS: u64 = 300;
 

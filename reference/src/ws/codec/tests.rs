@@ -5,7 +5,7 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::ws::frame::{FrameHeader, MAX_HEADER_LEN, decode_header, encode_frame};
+use crate::ws::frame::{FrameError, FrameHeader, MAX_HEADER_LEN, decode_header, encode_frame};
 
 /// The RFC 6455 §5.7 example key.
 const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];

@@ -1,5 +1,7 @@
 //! Building responses to a request (RFC 3261 §8.2.6): Via, From, To, Call-ID and CSeq copied,
-//! a To tag added to final and provisional responses other than 100.
+//! a To tag added to final and provisional responses other than 100. The registrar and proxy
+//! answer with [`response`]; the user agent builds its own responses, with bodies and more
+//! reason phrases, on [`copied_headers`] and [`reason_phrase`].
 
 use crate::sip::{Header, HeaderName, HeaderValue, Message, StartLine, StatusLine, Version};
 
@@ -39,7 +41,28 @@ pub fn reason_phrase(code: u16) -> &'static str {
 /// `to_tag` added when the request's To has none and the code is not 100), Call-ID and CSeq,
 /// then `extra` headers and `Content-Length: 0`.
 pub fn response(req: &Message, code: u16, to_tag: &str, extra: Vec<Header>) -> Message {
-    let mut headers = Vec::with_capacity(8 + extra.len());
+    let mut headers = copied_headers(req, code, to_tag);
+    headers.extend(extra);
+    headers.push(Header::new(
+        HeaderName::ContentLength,
+        HeaderValue::Number(0),
+    ));
+    Message::new(
+        StartLine::Response(StatusLine {
+            version: Version::SIP_2_0,
+            code,
+            reason: reason_phrase(code).to_string(),
+        }),
+        headers,
+        Vec::new(),
+    )
+}
+
+/// The header fields a response to `req` copies from it (RFC 3261 §8.2.6.2), in the
+/// request's order: every Via, From, Call-ID and CSeq as they are, and To with `to_tag`
+/// added when it has no tag and the code is not 100.
+pub fn copied_headers(req: &Message, code: u16, to_tag: &str) -> Vec<Header> {
+    let mut headers = Vec::with_capacity(8);
     for h in &req.headers {
         match h.name {
             HeaderName::Via | HeaderName::From | HeaderName::CallId | HeaderName::CSeq => {
@@ -58,20 +81,7 @@ pub fn response(req: &Message, code: u16, to_tag: &str, extra: Vec<Header>) -> M
             _ => {}
         }
     }
-    headers.extend(extra);
-    headers.push(Header::new(
-        HeaderName::ContentLength,
-        HeaderValue::Number(0),
-    ));
-    Message::new(
-        StartLine::Response(StatusLine {
-            version: Version::SIP_2_0,
-            code,
-            reason: reason_phrase(code).to_string(),
-        }),
-        headers,
-        Vec::new(),
-    )
+    headers
 }
 
 #[cfg(test)]

@@ -1,9 +1,74 @@
 //! The UA answering digest challenges (RFC 3261 §22.2, RFC 8760 §2.4), checked by the
-//! registrar's own verifier.
+//! registrar's own verifier: the user agent core and the proxy's authenticator, sans-IO,
+//! with every message serialized, framed and parsed again as the WebSocket carries it.
 
-use super::*;
-use crate::proxy::Time;
-use crate::proxy::auth::{AuthConfig, AuthOutcome, Authenticator, Challenge, UserSecret};
+use sipws_reference::proxy::Time;
+use sipws_reference::proxy::auth::{AuthConfig, AuthOutcome, Authenticator, UserSecret};
+use sipws_reference::sip::digest::{Challenge, parse_auth_params};
+use sipws_reference::sip::response::response as server_response;
+use sipws_reference::sip::{Header, HeaderName, Message, Method, Via};
+use sipws_reference::ua::{CallState, SplitMix64, Ua, UaConfig, UaEvent, WsTransport, wire};
+
+const INSTANCE: &str = "urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6";
+
+fn config(t: WsTransport) -> UaConfig {
+    UaConfig::new(
+        "sip:alice@example.com",
+        "sip:proxy.example.com",
+        t,
+        INSTANCE,
+    )
+    .expect("valid config")
+}
+
+fn ua_with(config: UaConfig) -> Ua {
+    Ua::new(config, SplitMix64::new(1).into_source()).expect("valid config")
+}
+
+fn ua() -> Ua {
+    ua_with(config(WsTransport::Wss))
+}
+
+/// Deliver `m` as the shell would: serialized, framed, parsed again.
+fn feed(ua: &mut Ua, m: &Message, now: u64) -> Vec<UaEvent> {
+    let (bytes, kind) = wire(m);
+    ua.receive_payload(&bytes, kind, now)
+}
+
+fn sent(events: &[UaEvent]) -> Vec<&Message> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            UaEvent::Send(m) => Some(m),
+            _ => None,
+        })
+        .collect()
+}
+
+fn headers(list: &[(&str, &str)]) -> Vec<Header> {
+    list.iter()
+        .map(|(n, v)| Header::parse(n, v).expect("test header parses"))
+        .collect()
+}
+
+/// What a server would answer: the request's Via/From/To/Call-ID/CSeq, a To tag, `extra`.
+fn reply(req: &Message, code: u16, extra: &[(&str, &str)]) -> Message {
+    server_response(req, code, "srvtag", headers(extra))
+}
+
+/// A registrar's 2xx listing the REGISTER's own contact with `params` appended.
+fn register_ok(req: &Message, params: &str, extra: &[(&str, &str)]) -> Message {
+    let mut contact = req
+        .contacts()
+        .next()
+        .expect("REGISTER has a contact")
+        .clone();
+    contact.params.remove("expires");
+    let mut list = vec![("Contact", format!("{contact}{params}"))];
+    list.extend(extra.iter().map(|(n, v)| (*n, v.to_string())));
+    let list: Vec<(&str, &str)> = list.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    reply(req, 200, &list)
+}
 
 fn server() -> Authenticator {
     Authenticator::new(
@@ -37,7 +102,7 @@ fn one_sent(events: &[UaEvent]) -> Message {
 
 fn credentials_of(m: &Message, name: &HeaderName) -> Challenge {
     let text = m.value(name).expect("credentials sent").to_string();
-    let p = crate::proxy::auth::parse_auth_params(&text).expect("parses");
+    let p = parse_auth_params(&text).expect("parses");
     Challenge {
         realm: p.get("realm").unwrap_or_default().to_string(),
         nonce: p.get("nonce").unwrap_or_default().to_string(),
