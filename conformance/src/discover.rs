@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use sipws_reference::proxy::response::response;
+use sipws_reference::sip::response::response;
 use sipws_reference::sip::{Message, NameAddr};
 
 use crate::judge::profile::{self as judge, Registration};

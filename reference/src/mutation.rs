@@ -33,14 +33,3 @@ impl Mutation {
         Mutation::DeadFlowTreatedAsLive,
     ];
 }
-
-/// [`Mutation::EchoAnySubprotocol`]: the first offered element, token or not.
-pub(crate) fn first_offered(values: &[&[u8]]) -> String {
-    match crate::ws::subprotocol::parse_offer(values) {
-        Ok(offered) => offered.first().map(|t| (*t).to_owned()).unwrap_or_default(),
-        Err(_) => values
-            .first()
-            .map(|v| String::from_utf8_lossy(v).into_owned())
-            .unwrap_or_default(),
-    }
-}

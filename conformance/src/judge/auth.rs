@@ -3,7 +3,7 @@
 //! challenged with a Digest challenge holding realm and nonce (§22.4), and that SHA-256 is
 //! offered (RFC 8760 §2.4). RFC 7118 §7 lets a WebSocket registrar demand SIP authentication.
 
-use sipws_reference::proxy::auth::{Algorithm, Challenge};
+use sipws_reference::sip::digest::{Algorithm, Challenge};
 use sipws_reference::sip::{HeaderName, Message};
 
 use super::sip::status;

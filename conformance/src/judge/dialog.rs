@@ -8,7 +8,7 @@
 //! message that cannot set up a dialog is a verdict on the target, and what they build is SIP
 //! text for the world to render (`{branch}` is left for it), not bytes on a socket.
 
-use sipws_reference::proxy::response::response;
+use sipws_reference::sip::response::response;
 use sipws_reference::sip::{Header, HeaderName, Message, NameAddr};
 
 use crate::step::{StepError, StepResult};

@@ -9,7 +9,7 @@
 //! that received the MESSAGE" and "the other device". The polls that accept silence wait the
 //! target's timeout.
 
-use sipws_reference::proxy::response::response;
+use sipws_reference::sip::response::response;
 use sipws_reference::sip::{Header, HeaderValue};
 
 use crate::judge::outbound as judge;

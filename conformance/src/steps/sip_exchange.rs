@@ -9,7 +9,7 @@
 //! `{tag}` fixed per scenario; `{n}` a fresh number per message. Lines are joined with CRLF and
 //! the header section is closed for you when the text has no blank line.
 
-use sipws_reference::proxy::response::response;
+use sipws_reference::sip::response::response;
 
 use crate::judge::sip as judge;
 use crate::step;

@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use sipws_reference::proxy::response::response;
+use sipws_reference::sip::response::response;
 use sipws_reference::sip::{Message, Method, Via};
 use tokio::net::UdpSocket;
 use tokio::time::Instant;

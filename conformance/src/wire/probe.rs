@@ -48,6 +48,10 @@ pub enum Received {
     Frame(RawFrame),
     /// A frame header no decoder accepts (64-bit length with the top bit set).
     BadFrame(Vec<u8>),
+    /// A frame header declaring more payload than [`MAX_BUFFER`]: more than any message a case
+    /// solicits, and a malformed length field reads this way too (RFC 6455 §5.2). The bytes
+    /// after it are not read: the stream cannot be followed past such a header.
+    Oversized(u64),
     /// The target closed the TCP connection.
     Closed,
     /// Nothing (more) arrived in time.
@@ -238,7 +242,14 @@ impl Probe {
                 Ok(Some((header, hlen))) => {
                     let total = (hlen as u64).saturating_add(header.payload_len);
                     if total > MAX_BUFFER as u64 {
-                        return Err(ProbeError::Flood);
+                        let head: Vec<u8> = self.buf.drain(..hlen).collect();
+                        self.buf.clear();
+                        self.record(
+                            Direction::Received,
+                            format!("frame header declaring {} bytes", header.payload_len),
+                            &head,
+                        );
+                        return Ok(Received::Oversized(header.payload_len));
                     }
                     let total = total as usize;
                     if self.buf.len() >= total {
@@ -303,6 +314,10 @@ pub fn describe(r: &Received) -> String {
         Received::NotHttp(b) => format!("{} bytes that are not an HTTP response", b.len()),
         Received::Frame(f) => f.describe(),
         Received::BadFrame(b) => format!("an undecodable frame header ({} bytes)", b.len()),
+        Received::Oversized(n) => format!(
+            "a frame header declaring {n} bytes, more than the {} MiB any case solicits (RFC 6455 §5.2)",
+            MAX_BUFFER / (1024 * 1024)
+        ),
         Received::Closed => "the connection closed".into(),
         Received::Timeout => "nothing in time".into(),
     }
@@ -320,6 +335,22 @@ mod tests {
         let addr = listener.local_addr().expect("bound");
         let (probe, accepted) = tokio::join!(Probe::connect(addr), listener.accept());
         (probe.expect("connects"), accepted.expect("accepts").0)
+    }
+
+    #[tokio::test]
+    async fn a_frame_header_declaring_too_much_is_the_targets_fault_not_the_harness() {
+        let (mut probe, mut server) = pair().await;
+        // The 64-bit length form whose length field holds 2^40: nothing a case asks for.
+        server
+            .write_all(b"\x82\x7f\x00\x00\x01\x00\x00\x00\x00\x00SIP/2.0 200 OK")
+            .await
+            .expect("write");
+        let got = probe
+            .read_frame(Duration::from_secs(2))
+            .await
+            .expect("no harness error");
+        assert_eq!(got, Received::Oversized(1 << 40));
+        assert!(describe(&got).contains("declaring 1099511627776 bytes"));
     }
 
     #[tokio::test]

@@ -15,7 +15,7 @@
 
 use std::collections::HashMap;
 
-use sipws_reference::proxy::auth::pick_challenge;
+use sipws_reference::sip::digest::pick_challenge;
 use sipws_reference::sip::{Header, HeaderName, HeaderValue, Message};
 
 use super::World;
@@ -350,7 +350,7 @@ mod tests {
     fn answers_verify_against_the_reference() {
         use sipws_reference::proxy::Time;
         use sipws_reference::proxy::auth::{AuthConfig, AuthOutcome, Authenticator, UserSecret};
-        use sipws_reference::proxy::response::response;
+        use sipws_reference::sip::response::response;
         let mut server = Authenticator::new(
             AuthConfig::new(
                 "example.com",

@@ -32,9 +32,6 @@ use crate::hex;
 use crate::sip::digest::{self, Credentials, DigestInput, ha1, parse_auth_params, response};
 use crate::sip::{Header, HeaderName, HeaderValue, Message, Uri};
 
-// Old path, kept until the suite's imports move.
-pub use crate::sip::digest::{Algorithm, Challenge, pick_challenge};
-
 /// Nonces live this long unless configured otherwise (seconds).
 pub const DEFAULT_NONCE_LIFETIME_SECS: u64 = 300;
 /// Nonces tracked for replay protection unless configured otherwise.

@@ -48,12 +48,6 @@ pub mod record_route;
 pub mod registrar;
 mod target_set;
 
-/// Where the response builder used to live; it is [`crate::sip::response`] now.
-pub mod response {
-    // Old path, kept until the suite's imports move.
-    pub use crate::sip::response::response;
-}
-
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 
 use super::*;
 use crate::proxy::flow_token::TokenCheck;
+use crate::sip::response;
 use crate::sip::{Contact, Header, Message};
 use crate::transport::{Flow, Transport};
 

@@ -683,7 +683,7 @@ pub fn accept(req: &RequestHead, policy: &Policy) -> Result<Accepted, Rejected> 
     let chosen = match subprotocol::choose_sip(&offered) {
         #[cfg(feature = "mutants")]
         _ if policy.mutation == Some(crate::mutation::Mutation::EchoAnySubprotocol) => {
-            crate::mutation::first_offered(&offered)
+            first_offered(&offered)
         }
         Ok(token) => token.to_owned(),
         Err(e) if e.is_malformed() => return reject(R::MalformedSubprotocols(e)),
@@ -701,4 +701,16 @@ pub fn accept(req: &RequestHead, policy: &Policy) -> Result<Accepted, Rejected> 
         host: host.to_owned(),
         origin,
     })
+}
+
+/// [`crate::mutation::Mutation::EchoAnySubprotocol`]: the first offered element, token or not.
+#[cfg(feature = "mutants")]
+fn first_offered(values: &[&[u8]]) -> String {
+    match subprotocol::parse_offer(values) {
+        Ok(offered) => offered.first().map(|t| (*t).to_owned()).unwrap_or_default(),
+        Err(_) => values
+            .first()
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+            .unwrap_or_default(),
+    }
 }
