@@ -1,5 +1,5 @@
 //! The committed vectors (`vectors/`) are exactly what the reference generates, `check` passes
-//! on them, and a corrupted copy fails `check` naming the test (issue 5).
+//! on them, and a corrupted copy fails `check` naming the test.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

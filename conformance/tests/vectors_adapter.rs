@@ -1,4 +1,4 @@
-//! `sipws vectors check --adapter` (issue 5): the adapter protocol, proven on the Python
+//! `sipws vectors check --adapter`: the adapter protocol, proven on the Python
 //! implementation in `vectors/adapters/python/`, its deliberately wrong variant, and adapters
 //! that misbehave (garbage, early exit, wrong id, hang) — which must give `error` verdicts and
 //! exit 1, never a hang — and missing commands (exit 2).

@@ -70,7 +70,7 @@ fuzz_target!(|data: &[u8]| {
     }
 });
 
-/// `uri_target` (RFC 7118 §5.5 default ports; REQUIREMENTS A1 for `transport=ws`/`wss`).
+/// `uri_target` (RFC 7118 §5.5 default ports; spec/requirements.md A1 for `transport=ws`/`wss`).
 fn next_hop(uri: &SipUri) {
     let target = uri_target(uri);
     assert_eq!(target.secure, uri.secure);

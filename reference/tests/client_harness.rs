@@ -1,4 +1,4 @@
-//! The reference client's connection rules (REQUIREMENTS §2.2, and 7118-4.1-d), each tested
+//! The reference client's connection rules (spec/requirements.md §2.2, and 7118-4.1-d), each tested
 //! against a harness server written here with tokio: a TcpListener, and rustls for TLS.
 //! The harness scripts what a real server would not do: a slow 101, a wrong 101, an HTTP
 //! error, a certificate for another name or from another CA, a short Flow-Timer.

@@ -519,7 +519,7 @@ async fn req_7118_b_2_b_invite_dialogs_ws_udp_with_bye_from_either_side() {
 async fn req_5626_7_d_invite_to_a_closed_ws_flow_gets_480_fast_and_nothing_is_dialled() {
     let env = server().await;
     // Bob's Contact names a listening address: the server must still never connect to it
-    // (RFC 7118 §5, REQUIREMENTS A9).
+    // (RFC 7118 §5, spec/requirements.md A9).
     let trap = TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind the trap");

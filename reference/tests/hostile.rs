@@ -1,5 +1,4 @@
-//! Hostile peers against the reference server on loopback (issue 7, "Robustness and
-//! security"). Each attack is bounded in count and in time, and each test asserts that
+//! Hostile peers against the reference server on loopback (docs/security.md). Each attack is bounded in count and in time, and each test asserts that
 //! (a) a well-behaved user registers and is served during the attack and after it,
 //! (b) the server frees what the attacker held: its connection is closed by the server within
 //!     the expected bound, with the expected Close code, and the server's counters (sockets,

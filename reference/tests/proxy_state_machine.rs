@@ -1,4 +1,4 @@
-//! A state-machine property test of the proxy's no-connect semantics (REQUIREMENTS 5626-7-c,
+//! A state-machine property test of the proxy's no-connect semantics (spec/requirements.md 5626-7-c,
 //! 5626-7-d, 5626-5.3.1-b, 3261-16.5-a): random sequences of connect / register /
 //! re-register / unregister / close / request events, checked after every step against a model:
 //! - no decision ever opens a connection (`Action::Forward`) towards a WebSocket client;

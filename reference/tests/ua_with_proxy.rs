@@ -172,7 +172,7 @@ impl Net {
             match hop {
                 Hop::ToProxy { from, bytes, kind } => {
                     let msg = Message::parse(&bytes).expect("what a UA sends parses");
-                    // REQUIREMENTS A6: Content-Length always present and right.
+                    // spec/requirements.md A6: Content-Length always present and right.
                     assert_eq!(
                         msg.content_length().map(|n| n as usize),
                         Some(msg.body.len())

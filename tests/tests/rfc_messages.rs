@@ -4,7 +4,7 @@
 //!   they are ([`Message::parse_datagram`]) and validated; the verdict of each comes from
 //!   `tests/data/rfc4475/expected.txt`, read from the RFC text, never from the parser;
 //! - the RFC 7118 §8 example messages (`tests/data/rfc7118/*.sip`), parsed as WebSocket messages
-//!   ([`Message::parse`]), with the facts of REQUIREMENTS.md §4 asserted field by field; test
+//!   ([`Message::parse`]), with the facts of spec/requirements.md §4 asserted field by field; test
 //!   names carry the requirement IDs of that catalogue.
 //!
 //! Every message that parses is printed and parsed again (round trip), and every message has one
@@ -866,7 +866,7 @@ fn req_5627_7_a_f4_contact_gruu_params() {
     assert_eq!(temp_gruu.params.get("gr"), Some(None), "valueless gr");
 }
 
-/// REQUIREMENTS A14: F4 as published lists `gruu` in Supported (RFC 5627 §5.2 SHOULD NOT) and
+/// spec/requirements.md A14: F4 as published lists `gruu` in Supported (RFC 5627 §5.2 SHOULD NOT) and
 /// lacks `Require: outbound` (RFC 5626 §6 MUST). The vector keeps the published text; this
 /// test pins that down so nobody "fixes" the vector silently.
 #[test]
@@ -930,7 +930,7 @@ fn req_5627_4_4_a_req_5626_4_3_a_f1_contact_is_pub_gruu_with_ob() {
     let c = m.contacts().next().unwrap();
     assert!(c.bracketed);
     assert!(c.params.is_empty());
-    // The RFC folds this URI inside <...>; the vector joins it (REQUIREMENTS §4).
+    // The RFC folds this URI inside <...>; the vector joins it (spec/requirements.md §4).
     assert_eq!(c.uri.to_string(), ALICE_GRUU_OB);
     let u = sip(c);
     assert_eq!(u.params.value("gr"), Some("urn:uuid:f81-7dec-14a06cf1"));
@@ -1118,7 +1118,7 @@ fn req_3261_12_2_1_1_a_f6_ruri_is_remote_target() {
     assert_eq!(m.from(), f5.from());
 }
 
-/// REQUIREMENTS §4.3 / A14: the published F6 Route ends with a stray comma, which RFC 3261's
+/// spec/requirements.md §4.3 / A14: the published F6 Route ends with a stray comma, which RFC 3261's
 /// `Route = "Route" HCOLON route-param *(COMMA route-param)` does not allow.
 #[test]
 fn rfc7118_8_2_f6_ack_as_published_a14_trailing_comma_refused() {

@@ -1,6 +1,6 @@
 //! Judgements of the no-connect rule and of how a request for a dead flow ends: a SIP
 //! WebSocket server never connects to a client (RFC 7118 §5, Appendix B; RFC 5626 §7;
-//! REQUIREMENTS A9), so nothing may reach the listener standing in for the client's address;
+//! spec/requirements.md A9), so nothing may reach the listener standing in for the client's address;
 //! and a request it cannot deliver ends at once in a final error (RFC 3261 §16.5: 480 once the
 //! bindings are gone; RFC 5626 §5.3.1: 430 for a dead flow's token), never a 2xx.
 

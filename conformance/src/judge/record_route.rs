@@ -2,7 +2,7 @@
 //! forwards, and of the 2xx that carries them back: present with `lr` (RFC 3261 §16.6 item 4),
 //! one value per side when the transports differ, each naming its own side's transport and
 //! never `transport=tls` (RFC 5658 §6.2), SIPS when the Request-URI is (RFC 3261 §16.6 item
-//! 4), `transport=ws`/`wss` towards a WebSocket hop (RFC 7118 §5.2; REQUIREMENTS A1), a flow
+//! 4), `transport=ws`/`wss` towards a WebSocket hop (RFC 7118 §5.2; spec/requirements.md A1), a flow
 //! token in the user part as RFC 7118 §8.2 F3 shows it, and not rewritten on the way back
 //! (RFC 3261 §16.7 item 8 allows it, so that is only information).
 

@@ -112,7 +112,7 @@ pub fn judge_received(via: &Via) -> Result<String, StepError> {
     }
 }
 
-/// RFC 3581 §4 (REQUIREMENTS A8): a value-less `rport` is filled with the source port and
+/// RFC 3581 §4 (spec/requirements.md A8): a value-less `rport` is filled with the source port and
 /// `received` is added, whatever the transport.
 pub fn check_rport(via: &Via) -> StepResult {
     let rport = via.params.get("rport");

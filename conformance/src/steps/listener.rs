@@ -1,7 +1,7 @@
 //! Steps of the harness's listener ([`crate::wire::listener`]), a TCP listener and a UDP
 //! socket on one port standing in for a WebSocket client's address: it must see nothing, as a
 //! SIP WebSocket server never connects to a client (RFC 7118 §5, Appendix B; RFC 5626 §7;
-//! REQUIREMENTS A9); or, where a case has the target forward over TCP to it, what it read is
+//! spec/requirements.md A9); or, where a case has the target forward over TCP to it, what it read is
 //! judged (RFC 3261 §16.6 item 9, §18.3).
 
 use std::time::Duration;

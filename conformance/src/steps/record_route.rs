@@ -1,6 +1,6 @@
 //! Steps judging what a record-routing proxy forwarded to a party, a WebSocket connection or
 //! a UDP phone: the Record-Route values of the INVITE (RFC 3261 §16.6 item 4, RFC 5658 §6.2,
-//! RFC 7118 §5.2 and §8.2, REQUIREMENTS A1) and of the 2xx coming back (§16.7 item 8), and the
+//! RFC 7118 §5.2 and §8.2, spec/requirements.md A1) and of the 2xx coming back (§16.7 item 8), and the
 //! forwarded request's own Via, Max-Forwards, Route and Content-Length (RFC 3261 §16.4,
 //! §16.6). The judgements are [`crate::judge::record_route`]'s and
 //! [`crate::judge::forwarding`]'s; a UDP phone's message is attached to a broken one as

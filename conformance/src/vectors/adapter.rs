@@ -1,4 +1,4 @@
-//! The adapter protocol (issue 5): `sipws vectors check --adapter CMD` lets another
+//! The adapter protocol: `sipws vectors check --adapter CMD` lets another
 //! implementation answer the vectors. The command line is split on whitespace and run without
 //! a shell, with the group name as its last argument. Each test goes to the adapter's stdin as
 //! one JSON line `{"id", "group", "input"}`; the adapter answers one JSON line per test on

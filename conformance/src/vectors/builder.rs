@@ -14,9 +14,9 @@ use super::{Case, Verdict};
 pub struct Row<I> {
     /// The short name; the id is `<group>/<name>`.
     pub name: &'static str,
-    /// Requirement IDs (REQUIREMENTS.md).
+    /// Requirement IDs (spec/requirements.md).
     pub reqs: &'static [&'static str],
-    /// Ambiguity flags (REQUIREMENTS.md §5, keys of the file's `notes`).
+    /// Ambiguity flags (spec/requirements.md §5, keys of the file's `notes`).
     pub flags: &'static [&'static str],
     pub input: I,
     /// What the RFCs say about `input`.

@@ -1,5 +1,5 @@
 //! `framing`: the frames a client sends -> what a server's receiver makes of them (RFC 6455
-//! §5, §7.1.7, §10.4; REQUIREMENTS §2.3), from `sipws_reference::ws::codec::run`.
+//! §5, §7.1.7, §10.4; spec/requirements.md §2.3), from `sipws_reference::ws::codec::run`.
 //!
 //! input: `{ "role": "server" | "client", "max_message": int, "frames": [ { "opcode": int,
 //! "fin": bool, "rsv": int (RSV1..3 as 3 bits), "masked": bool, "mask_key": hex (4 bytes),

@@ -1,7 +1,7 @@
 //! `handshake-requests`: a raw WebSocket upgrade request -> the reference server's answer with
 //! the default policy (any path, any origin, any valid Host), from
 //! `sipws_reference::ws::handshake::accept_bytes` (RFC 6455 §4.2, RFC 7118 §4.1,
-//! REQUIREMENTS §2.1).
+//! spec/requirements.md §2.1).
 //!
 //! input: `{ "request": <request head, CRLF line ends> }`.
 //! expected: `{ "accept": { "status": 101, "headers": [[name, value], ...],

@@ -45,7 +45,7 @@ pub const SCHEMA: &str = include_str!("schema.json");
 /// The file name of [`SCHEMA`], and the `schema` field of every file.
 pub const SCHEMA_FILE: &str = "schema.json";
 
-/// The ambiguity flags (REQUIREMENTS.md §5) a test may carry, with their meaning.
+/// The ambiguity flags (spec/requirements.md §5) a test may carry, with their meaning.
 const FLAGS: &[(&str, &str)] = &[
     (
         "A1",

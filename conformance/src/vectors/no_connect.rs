@@ -1,5 +1,5 @@
 //! `no-connect`: where the proxy sends a request given the location state and which flows are
-//! alive (RFC 7118 §5 and Appendix B, RFC 5626 §5.3, §7, RFC 3261 §16.5; REQUIREMENTS A9).
+//! alive (RFC 7118 §5 and Appendix B, RFC 5626 §5.3, §7, RFC 3261 §16.5; spec/requirements.md A9).
 //! A WebSocket server never opens a connection to a WS client: the answer is a live flow, a
 //! status code, or a UDP/TCP/TLS target — never a connect to WS. Drives the real
 //! `sipws_reference::proxy::Proxy` with the proxy config of the record-route group and its

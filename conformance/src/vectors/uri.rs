@@ -1,5 +1,5 @@
 //! `uri-transport`: a SIP URI -> what it names as a next hop (RFC 7118 §5.2, §5.5, §9.2,
-//! RFC 3261 §19.1.2, §26.2.2; REQUIREMENTS A1), from `sipws_reference::transport::uri_target`.
+//! RFC 3261 §19.1.2, §26.2.2; spec/requirements.md A1), from `sipws_reference::transport::uri_target`.
 //!
 //! input: `{ "uri": <string> }`.
 //! expected, for a URI that parses:

@@ -1,7 +1,7 @@
 //! The harness's listener: a TCP listener and a UDP socket on one port of the harness,
 //! standing in for a WebSocket client's address. A WebSocket client cannot accept connections,
 //! so a SIP WebSocket server must never try to reach the address it advertised (RFC 7118 §5,
-//! Appendix B; RFC 5626 §7; REQUIREMENTS A9). The listener records every connection and
+//! Appendix B; RFC 5626 §7; spec/requirements.md A9). The listener records every connection and
 //! datagram as an [`Attempt`], so a case can show that the target never tried to reach a
 //! client, or, for a stream forwarding case (RFC 3261 §16.6 item 9, §18.3), read what the
 //! target sent it with [`read_stream_request`].

@@ -1,5 +1,5 @@
 //! Upgrade requests written line by line: any method, version, header order, case or
-//! repetition (RFC 6455 §4.1), so every row of REQUIREMENTS §2.1 can be probed.
+//! repetition (RFC 6455 §4.1), so every row of spec/requirements.md §2.1 can be probed.
 
 /// The RFC 6455 §1.3 / RFC 7118 §4.1 example key: its accept value is
 /// `s3pPLMBiTxaQ9kYGzzhZRbK+xOo=`.

@@ -41,7 +41,7 @@
 //! max_expires = 86400
 //! outbound = true
 //! gruu = true
-//! wss_param = "ws"             # or "wss" (REQUIREMENTS A1)
+//! wss_param = "ws"             # or "wss" (spec/requirements.md A1)
 //! max_bindings_per_aor = 32    # a REGISTER going beyond either limit changes nothing: 503
 //! max_bindings_per_flow = 1000
 //!
@@ -221,7 +221,7 @@ impl Default for LimitsConfig {
     }
 }
 
-/// How a WSS hop is written in URIs we emit (REQUIREMENTS A1).
+/// How a WSS hop is written in URIs we emit (spec/requirements.md A1).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum WssParam {

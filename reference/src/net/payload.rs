@@ -1,7 +1,7 @@
 //! What the server does with the payload of one WebSocket data message (RFC 7118 §5), as a
 //! pure function: [`classify_ws_payload`].
 //!
-//! # Policy A10 (REQUIREMENTS §5): a payload that is not exactly one SIP message
+//! # Policy A10 (spec/requirements.md §5): a payload that is not exactly one SIP message
 //! RFC 7118 §5 says one WebSocket message carries one SIP message (7118-5-b, 7118-5-c) but
 //! not what a receiver does with a payload that breaks it. The reference server decides:
 //!

@@ -2,7 +2,7 @@
 //! and record-routing proxy that is fed parsed messages with the flow they arrived on and the
 //! time, and answers with [`Action`]s for the I/O shell (`reference/src/net`).
 //!
-//! Policies (REQUIREMENTS §5), each tested by name:
+//! Policies (spec/requirements.md §5), each tested by name:
 //! - **No-connect (A9):** a request for a target reachable only over a WS/WSS flow is sent on
 //!   that flow or not at all. [`Action::Forward`] can only name UDP, TCP or TLS ([`Dialable`]),
 //!   so no decision can open a connection towards a WebSocket client. When no live flow is

@@ -1,5 +1,5 @@
 //! The proxy's decisions, driven with parsed messages and fake flows. Test names carry the
-//! requirement IDs of REQUIREMENTS.md.
+//! requirement IDs of spec/requirements.md.
 
 use std::net::SocketAddr;
 

@@ -1,5 +1,5 @@
 //! What a SIP URI names as a next hop: transport, security and port (RFC 3261 §19.1, §26.2.2;
-//! RFC 3263 §4.1, §4.2; RFC 7118 §5.2, §5.5, §9.2; REQUIREMENTS A1, A12).
+//! RFC 3263 §4.1, §4.2; RFC 7118 §5.2, §5.5, §9.2; spec/requirements.md A1, A12).
 
 use serde::Serialize;
 
@@ -72,7 +72,7 @@ pub fn uri_target(uri: &SipUri) -> UriTarget {
                 UriTransport::WsOrWss
             }
         }
-        // Not defined by RFC 7118 but common in the field (REQUIREMENTS A1): accepted, and it
+        // Not defined by RFC 7118 but common in the field (spec/requirements.md A1): accepted, and it
         // can only mean WebSocket over TLS.
         Some(p) if p.eq_ignore_ascii_case("wss") => UriTransport::Exactly(Transport::Wss),
         Some(p) if p.eq_ignore_ascii_case("udp") => {
@@ -115,7 +115,7 @@ pub enum WssParamStyle {
     /// RFC 7118 as published (§5.2, §8.2): `sip:` with `transport=ws` and the WSS port.
     #[default]
     Rfc7118,
-    /// `transport=wss`, for peers that need it (REQUIREMENTS A1).
+    /// `transport=wss`, for peers that need it (spec/requirements.md A1).
     Wss,
 }
 

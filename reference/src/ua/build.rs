@@ -1,5 +1,5 @@
 //! Building what the UA sends: requests (RFC 3261 §8.1.1) and responses (§8.2.6), with the
-//! RFC 7118 Via token and `Content-Length` always written (REQUIREMENTS A6: send it, never
+//! RFC 7118 Via token and `Content-Length` always written (spec/requirements.md A6: send it, never
 //! require it).
 
 use crate::sip::response::{copied_headers, reason_phrase};

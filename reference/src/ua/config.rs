@@ -77,7 +77,7 @@ pub struct UaConfig {
     /// created (RFC 7118 Appendix B.1).
     pub via_host: Option<String>,
     /// How the Contact URI names a WSS hop: `transport=ws` per RFC 7118 §5.2 (default) or
-    /// `transport=wss` for peers that need it (REQUIREMENTS A1).
+    /// `transport=wss` for peers that need it (spec/requirements.md A1).
     pub wss_param_style: WssParamStyle,
     /// Answer 401/407 challenges with these (RFC 3261 §22.2); `None`: a challenge fails the
     /// request.

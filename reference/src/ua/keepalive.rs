@@ -2,7 +2,7 @@
 //! as pure functions and a small state machine over the shell's clock (milliseconds).
 //!
 //! Over WebSocket the ping is one WS message holding `\r\n\r\n` and the pong one holding
-//! `\r\n` (RFC 7118 §6 allows CRLF keep-alives; REQUIREMENTS A7 records that this is what
+//! `\r\n` (RFC 7118 §6 allows CRLF keep-alives; spec/requirements.md A7 records that this is what
 //! SIP.js does and what the reference server answers, 5626-5.4-a).
 //!
 //! - Period (5626-4.4-a, 4.4.1-b): with `Flow-Timer: N` in the registration 2xx, each gap is

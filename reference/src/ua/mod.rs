@@ -23,7 +23,7 @@
 //!   then the temporary one. Non-REGISTER requests carry `Supported` with `outbound`
 //!   (5626-4.3-a), except ACK and CANCEL, which copy their INVITE's fields (RFC 3261 §9.1,
 //!   §17.1.1.3) and get no response that could use an extension.
-//! - Content-Length is always written (REQUIREMENTS A6); bodies are bytes, any bytes, and a
+//! - Content-Length is always written (spec/requirements.md A6); bodies are bytes, any bytes, and a
 //!   message that is not valid UTF-8 goes in a binary frame ([`wire`], 7118-4.2-b). Both
 //!   frame types are accepted on receipt (7118-4.2-a).
 //! - Client transactions are matched by top-Via branch and CSeq method (RFC 3261 §17.1.3).
@@ -44,7 +44,7 @@
 //!   BYE in a dialog → 200 and [`UaEvent::CallEnded`], outside one → 481; ACK → event;
 //!   CANCEL → 200 and 487 for the INVITE; a re-INVITE → 488 (the reference UA does not
 //!   renegotiate sessions); other methods → 405 with Allow; an unknown `Require` → 420.
-//! - Keep-alive (RFC 5626 §4.4.1 over WS, REQUIREMENTS A7): only once a 2xx confirmed
+//! - Keep-alive (RFC 5626 §4.4.1 over WS, spec/requirements.md A7): only once a 2xx confirmed
 //!   Outbound with `Require: outbound` (5626-4.2.1-b) — a server that did not will not answer
 //!   `\r\n\r\n` with `\r\n` (§4.4 note), and 10 s of silence would kill a good flow. Period
 //!   80–100 % of `Flow-Timer`, else 95–120 s (5626-4.4-a, 4.4.1-b); no pong in 10 s ⇒

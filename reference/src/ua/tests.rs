@@ -1,5 +1,5 @@
 //! The UA's behaviours, each driven through parsed wire bytes. Test names carry the
-//! requirement IDs of REQUIREMENTS.md.
+//! requirement IDs of spec/requirements.md.
 
 use super::*;
 use crate::sip::response::response as server_response;
@@ -144,7 +144,7 @@ fn req_7118_8_1_f3_register_has_the_shape_of_the_rfc_example() {
     assert!(!tag.is_empty() && tag.bytes().all(|b| b.is_ascii_alphanumeric()));
     assert!(!call_id.is_empty() && call_id.bytes().all(|b| b.is_ascii_alphanumeric()));
     // RFC 7118 §8.1 F3 with this run's random values, line by line; we add Content-Length
-    // (REQUIREMENTS A6) and print the Contact parameters on one line.
+    // (spec/requirements.md A6) and print the Contact parameters on one line.
     let f3 = format!(
         "REGISTER sip:proxy.example.com SIP/2.0\r\n\
 Via: SIP/2.0/WSS df7jal23ls0d.invalid;branch={branch}\r\n\
@@ -1500,7 +1500,7 @@ mod properties {
     proptest! {
         #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
 
-        /// No received input panics the core, whatever its bytes (DEVELOPERS.md).
+        /// No received input panics the core, whatever its bytes (CONTRIBUTING.md: bad input never panics).
         #[test]
         fn arbitrary_payloads_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
             let mut ua = ua();

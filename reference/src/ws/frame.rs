@@ -25,7 +25,7 @@
 //! Decisions:
 //! - **Non-minimal length encodings are accepted on receive** (e.g. 5 encoded as `126, 0, 5`).
 //!   RFC 6455 §5.2 binds the *sender* to the minimal form ("the minimal number of bytes MUST be
-//!   used") and says nothing of the receiver (REQUIREMENTS.md row 6455-5.2-c: receiver reaction
+//!   used") and says nothing of the receiver (spec/requirements.md row 6455-5.2-c: receiver reaction
 //!   UNCONFIRMED). Accepting costs nothing and the decoded length is what every other rule is
 //!   checked against. [`shortest_header_len`] lets an observer (the conformance suite) flag a
 //!   peer's non-minimal header by comparing it with the decoded header's size.
@@ -180,7 +180,7 @@ pub enum FrameError {
 }
 
 impl FrameError {
-    /// The requirement ID (REQUIREMENTS.md) the error enforces.
+    /// The requirement ID (spec/requirements.md) the error enforces.
     pub fn requirement(&self) -> &'static str {
         match self {
             FrameError::LengthMsbSet { .. } => "6455-5.2-c",

@@ -17,7 +17,7 @@
 //! Nothing here touches a socket, a clock or a random source: the I/O shell in
 //! `reference/src/net` feeds bytes in, writes the rendered answers out, and supplies the
 //! client's nonce. Requirement IDs (`6455-4.2.1-a`, `7118-4.1-c`, ...) are those of
-//! `REQUIREMENTS.md` §1–§2; every refusal names the one it enforces.
+//! `spec/requirements.md` §1–§2; every refusal names the one it enforces.
 
 pub mod codec;
 pub mod extensions;

@@ -34,7 +34,7 @@
 //! [`Client::next_event`]; when the application does not read them, the newest are dropped
 //! (and counted, [`Client::dropped_events`]) rather than stalling the connection.
 //!
-//! # Connection rules (REQUIREMENTS §2.2), each with a named test in `tests/client_*.rs`
+//! # Connection rules (spec/requirements.md §2.2), each with a named test in `tests/client_*.rs`
 //! - **6455-4.1-a/b**: the request is [`crate::ws::ClientRequest`]: `Host` (port only if not
 //!   the default), a fresh 16-byte key from the system CSPRNG per connection, version 13,
 //!   `sip` offered once, `Origin` when configured.

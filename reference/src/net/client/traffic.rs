@@ -17,7 +17,7 @@ pub enum Direction {
 }
 
 /// One WebSocket data message: a SIP message, or a CRLF keep-alive (RFC 5626 §4.4.1 over
-/// WebSocket, REQUIREMENTS A7). Control frames (Ping, Pong, Close) are not traffic.
+/// WebSocket, spec/requirements.md A7). Control frames (Ping, Pong, Close) are not traffic.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Traffic {
     pub direction: Direction,

@@ -94,7 +94,7 @@ impl FailReason {
         }
     }
 
-    /// The requirement ID (REQUIREMENTS.md §2.3) this failure enforces.
+    /// The requirement ID (spec/requirements.md §2.3) this failure enforces.
     pub fn requirement(&self) -> &'static str {
         use FailReason::*;
         match self {

@@ -1,4 +1,4 @@
-//! Tests named after the REQUIREMENTS.md §2.3 rows they enforce. Every event sequence is
+//! Tests named after the spec/requirements.md §2.3 rows they enforce. Every event sequence is
 //! checked three ways by [`events`]: all bytes at once, one byte at a time, and (for inputs
 //! up to 2 KiB) split in two at every byte boundary.
 

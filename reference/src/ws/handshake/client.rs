@@ -341,7 +341,7 @@ pub enum ClientRejected {
 }
 
 impl ClientRejected {
-    /// The requirement ID (REQUIREMENTS.md) behind the refusal.
+    /// The requirement ID (spec/requirements.md) behind the refusal.
     pub fn requirement(&self) -> &'static str {
         match self {
             ClientRejected::DuplicateAccept { .. } => "6455-11.3.3-a",

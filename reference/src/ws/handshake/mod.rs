@@ -6,7 +6,7 @@
 //! [`accept`] takes a parsed request head ([`RequestHead`](super::http::RequestHead)) and a
 //! [`Policy`] and returns an [`Accepted`] (renders the 101) or a [`Rejected`] (renders the
 //! HTTP error; its [`RejectReason`] names the requirement row it enforces, see
-//! `REQUIREMENTS.md` §2.1).
+//! `spec/requirements.md` §2.1).
 //! [`accept_bytes`] does the same from raw bytes, for an I/O shell.
 //!
 //! Checks run in this fixed order; the first failure decides the answer:

@@ -61,7 +61,7 @@ pub enum KeyFault {
 }
 
 /// Why a server refused a handshake. Each variant names, via [`RejectReason::requirement`],
-/// the requirement row (REQUIREMENTS.md) it enforces.
+/// the requirement row (spec/requirements.md) it enforces.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RejectReason {
     /// The head is not valid HTTP/1.x.
@@ -190,7 +190,7 @@ pub enum RejectReason {
 }
 
 impl RejectReason {
-    /// The requirement ID (REQUIREMENTS.md) this refusal enforces.
+    /// The requirement ID (spec/requirements.md) this refusal enforces.
     pub fn requirement(&self) -> &'static str {
         use RejectReason::*;
         match self {

@@ -1,4 +1,4 @@
-//! Tests for the opening handshake: one or more per row of REQUIREMENTS.md §2.1 and §2.2,
+//! Tests for the opening handshake: one or more per row of spec/requirements.md §2.1 and §2.2,
 //! each named after the requirement ID it checks. The server's rows are in `tests/server.rs`,
 //! the client's in `tests/client.rs`; here are the fixtures they share and the properties of
 //! both halves together.

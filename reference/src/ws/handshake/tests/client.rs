@@ -1,4 +1,4 @@
-//! The client's rows: [`ClientRequest`] and [`validate_response`] (REQUIREMENTS.md §2.2).
+//! The client's rows: [`ClientRequest`] and [`validate_response`] (spec/requirements.md §2.2).
 
 use super::*;
 

@@ -1,4 +1,4 @@
-//! The server's rows: [`accept`] and [`accept_bytes`] (REQUIREMENTS.md §2.1).
+//! The server's rows: [`accept`] and [`accept_bytes`] (spec/requirements.md §2.1).
 
 use super::*;
 use crate::ws::subprotocol::SubprotocolError;
