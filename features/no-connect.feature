@@ -200,7 +200,7 @@ Feature: A SIP WebSocket server never connects to a client, and fails fast for a
     Then "bob" receives a final error response within the timeout
     And the listener sees no connection attempt
 
-  @id:closed-flow-token-430 @req:5626-5.3.1-b @level:should @needs:two-users
+  @id:closed-flow-token-430 @req:5626-5.3.1-b @level:must @needs:two-users @needs:flow-token
   Scenario: A BYE routed by the flow token of alice's closed connection gets 430 Flow Failed
     Given an open SIP WebSocket connection "alice"
     And "bob" is registered
@@ -225,9 +225,9 @@ Feature: A SIP WebSocket server never connects to a client, and fails fast for a
     Then "bob" receives an ACK request
     When "alice" closes its connection
     And "bob" sends BYE in the dialog
-    Then "bob" receives a final response with status 430
+    Then "bob" receives the answer for a flow that is gone, routed by its flow token
 
-  @id:tampered-flow-token-403 @req:5626-5.3.1-b @req:5626-5.2-a @level:should @needs:two-users
+  @id:tampered-flow-token-403 @req:5626-5.3.1-b @req:5626-5.2-a @level:should @needs:two-users @needs:flow-token
   Scenario: A BYE whose flow token has one character changed gets 403 and reaches no one
     Given an open SIP WebSocket connection "alice"
     And "bob" is registered

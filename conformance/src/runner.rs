@@ -50,7 +50,7 @@ pub async fn run_case(
         }) if case.info.needs.iter().any(|n| n == "auth") => other.clone(),
         _ => target,
     };
-    let mut world = World::new(target.clone());
+    let mut world = World::new(target.clone()).with_profile(profile);
     let result: Result<(), StepError> = if let Some(reason) = missing {
         Err(StepError::Skip(reason))
     } else {

@@ -97,7 +97,7 @@ const EXPECTATIONS: &[Expectation] = &[
             ("no-connect/dead-contact-invite", Fail),
             ("no-connect/dead-contact-message", Fail),
             ("no-connect/dead-contact-uri-not-dialled", Fail),
-            ("no-connect/closed-flow-token-430", Warn),
+            ("no-connect/closed-flow-token-430", Fail),
         ],
         unaffected: &[
             "no-connect/live-contact-uses-the-connection",

@@ -162,11 +162,14 @@ pub fn flip_char(c: char) -> char {
     }
 }
 
-/// Change the last character of the first user part in a route set: where a flow token lives
-/// (RFC 5626 §5.2 leaves its encoding open; RFC 7118 §8.2 shows it as the user part).
+/// Change the last character of the flow token that routes the request: the user part of the
+/// last route value that has one (RFC 5626 §5.2 leaves the token's encoding open; RFC 7118
+/// §8.2 shows it as the user part). With a double Record-Route (RFC 5658) the route set holds
+/// the proxy twice, the value facing the sender first: its token names the sender's own flow
+/// and routes nothing, the last one names the flow the request goes out on.
 /// Returns the old and new user parts, or `None` when no value has a user part.
 pub fn flip_token(routes: &mut [NameAddr]) -> Option<(String, String)> {
-    for v in routes.iter_mut() {
+    for v in routes.iter_mut().rev() {
         let Some(u) = v.uri.as_sip_mut() else {
             continue;
         };
@@ -205,7 +208,7 @@ mod tests {
     }
 
     #[test]
-    fn token_flip_changes_exactly_one_character_of_the_first_user_part() {
+    fn token_flip_changes_exactly_one_character_of_the_routing_user_part() {
         let mut routes = addrs(&[
             "<sip:p;transport=udp;lr>",
             "<sip:ft00ab@p:80;transport=ws;lr>",
@@ -214,6 +217,15 @@ mod tests {
         assert_eq!((old.as_str(), new.as_str()), ("ft00ab", "ft00aa"));
         assert_eq!(routes[1].to_string(), "<sip:ft00aa@p:80;transport=ws;lr>");
         assert_eq!(routes[0].to_string(), "<sip:p;transport=udp;lr>");
+        // A double Record-Route between two WebSocket flows: the sender's own token first,
+        // the one that routes to the callee last.
+        let mut double = addrs(&[
+            "<sip:ftbob1@p:80;transport=ws;lr>",
+            "<sip:ftalice1@p:80;transport=ws;lr>",
+        ]);
+        let (old, _) = flip_token(&mut double).expect("a user part");
+        assert_eq!(old, "ftalice1");
+        assert_eq!(double[0].to_string(), "<sip:ftbob1@p:80;transport=ws;lr>");
         let mut none = addrs(&["<sip:p;lr>"]);
         assert_eq!(flip_token(&mut none), None);
         for c in ['0', '9', 'a', 'z', 'A', 'Z', '-'] {

@@ -29,6 +29,49 @@ pub fn final_error(code: u16) -> StepResult {
     }
 }
 
+/// How the request for a flow that is gone was routed: by the dead flow's token in a Route
+/// (an edge's own token, RFC 5626 §5.3.1), or to the AoR whose bindings the flow carried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GoneBy {
+    FlowToken,
+    Aor,
+}
+
+/// The answer to a request for a flow that is gone, graded by what the target does: any
+/// final error is right for a proxy without Outbound (RFC 3261 §16.7 step 6 makes a failed
+/// forward a 5xx); an Outbound target (as probed) SHOULD answer 430 for a request routed by
+/// the dead flow's token (RFC 5626 §5.3.1) and 480 or 430 for an AoR left without a flow
+/// (RFC 5626 §7, RFC 3261 §16.5), another code warns and names it. A 2xx fails (the request
+/// cannot have been delivered). Returns the observation.
+pub fn gone_flow_answer(code: u16, by: GoneBy, outbound: bool) -> Result<String, StepError> {
+    final_error(code)?;
+    let preferred: &[u16] = match by {
+        GoneBy::FlowToken => &[430],
+        GoneBy::Aor => &[480, 430],
+    };
+    if preferred.contains(&code) {
+        return Ok(format!("answered {code}"));
+    }
+    if !outbound {
+        return Ok(format!(
+            "answered {code}: a target without Outbound may answer any final error (RFC 3261 §16.7 step 6)"
+        ));
+    }
+    let want = preferred
+        .iter()
+        .map(u16::to_string)
+        .collect::<Vec<_>>()
+        .join(" or ");
+    Err(StepError::should(match by {
+        GoneBy::FlowToken => format!(
+            "answered {code}; a request routed by the token of a flow that is gone should get {want} Flow Failed (RFC 5626 §5.3.1)"
+        ),
+        GoneBy::Aor => format!(
+            "answered {code}; an Outbound target whose only flow for the AoR is gone should answer {want} (RFC 5626 §7)"
+        ),
+    }))
+}
+
 /// The final status is one of the two the case allows.
 pub fn one_of(got: u16, first: u16, second: u16) -> StepResult {
     if got == first || got == second {
@@ -48,6 +91,31 @@ mod tests {
 
     fn is_broken(r: &StepResult) -> bool {
         matches!(r, Err(StepError::Broken { cap: None, .. }))
+    }
+
+    #[test]
+    fn a_gone_flow_is_graded_by_what_the_target_does() {
+        use super::GoneBy::{Aor, FlowToken};
+        // Without Outbound, Kamailio's 500 is as right as any final error.
+        assert!(gone_flow_answer(500, Aor, false).is_ok());
+        assert!(gone_flow_answer(500, FlowToken, false).is_ok());
+        assert!(gone_flow_answer(480, Aor, true).is_ok());
+        assert!(gone_flow_answer(430, FlowToken, true).is_ok());
+        // With Outbound another code warns and names it.
+        let warn = gone_flow_answer(500, FlowToken, true);
+        assert!(
+            matches!(&warn, Err(StepError::Broken { cap: Some(_), message }) if message.contains("answered 500")),
+            "{warn:?}"
+        );
+        assert!(matches!(
+            gone_flow_answer(503, Aor, true),
+            Err(StepError::Broken { cap: Some(_), .. })
+        ));
+        // A 2xx fails whatever the target is.
+        assert!(matches!(
+            gone_flow_answer(200, Aor, false),
+            Err(StepError::Broken { cap: None, .. })
+        ));
     }
 
     #[test]

@@ -10,7 +10,12 @@ use crate::step::{Args, StepDef, StepError, StepResult};
 use crate::suite::CaseStep;
 use crate::world::World;
 
-pub const STEPS: &[StepDef<World>] = &[RECEIVES_FINAL, RECEIVES_FINAL_ERROR, FINAL_STATUS_IS];
+pub const STEPS: &[StepDef<World>] = &[
+    RECEIVES_FINAL,
+    RECEIVES_FINAL_ERROR,
+    FINAL_STATUS_IS,
+    RECEIVES_GONE_FLOW_ANSWER,
+];
 
 /// Any final response will do; which one is recorded.
 const RECEIVES_FINAL: StepDef<World> = step!(
@@ -47,4 +52,22 @@ async fn final_status_is(w: &mut World, a: Args, _: &CaseStep) -> StepResult {
         .and_then(status)
         .ok_or_else(|| StepError::harness("no final response was read"))?;
     judge::one_of(got, first, second)
+}
+
+/// The answer to a request for a flow that is gone, graded by the probed profile (see
+/// [`judge::gone_flow_answer`]); no answer at all fails.
+const RECEIVES_GONE_FLOW_ANSWER: StepDef<World> = step!(
+    r#""(?<conn>\w+)" receives the answer for a flow that is gone(?<token>, routed by its flow token)?"#,
+    receives_gone_flow_answer
+);
+async fn receives_gone_flow_answer(w: &mut World, a: Args, _: &CaseStep) -> StepResult {
+    let code = w.final_response(&a.conn("conn")).await?;
+    let by = if a.get("token").is_some() {
+        judge::GoneBy::FlowToken
+    } else {
+        judge::GoneBy::Aor
+    };
+    let seen = judge::gone_flow_answer(code, by, w.profile.has("outbound"))?;
+    w.observe(seen);
+    Ok(())
 }

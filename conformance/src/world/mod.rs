@@ -11,6 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use sipws_reference::sip::Message;
 
 use crate::evidence::Transcript;
+use crate::profile::Profile;
 use crate::step::StepError;
 use crate::target::Target;
 use crate::wire::phone::MAX_PROVISIONAL;
@@ -51,6 +52,8 @@ struct Conn {
 
 pub struct World {
     pub target: Arc<Target>,
+    /// What the target showed it can do, probed before the cases (empty while probing).
+    pub profile: Arc<Profile>,
     conns: Vec<Conn>,
     /// The last answer to an upgrade request.
     pub answer: Option<Received>,
@@ -71,6 +74,7 @@ impl World {
     pub fn new(target: Arc<Target>) -> Self {
         World {
             target,
+            profile: Arc::new(Profile::default()),
             conns: Vec::new(),
             answer: None,
             key: None,
@@ -80,6 +84,11 @@ impl World {
             nonce: unique(),
             ext: HashMap::new(),
         }
+    }
+
+    /// The world of a case against a target whose profile was probed.
+    pub fn with_profile(self, profile: Arc<Profile>) -> Self {
+        World { profile, ..self }
     }
 
     /// Add a raw connection under a name (`main` unless the scenario names several).
