@@ -5,7 +5,7 @@ Feature: The SIP WebSocket server record-routes and loose-routes so it stays in 
   request — with two values, one per side, when the transports differ (RFC 5658 §6.2, RFC 7118
   §8.2 F3) — consumes its own Route values (RFC 3261 §16.4, RFC 5658 §5) and forwards
   in-dialog requests both ways. It forwards like any proxy (RFC 3261 §16.6): its own Via with
-  a new branch, Max-Forwards one less, 483 when Max-Forwards is 0.
+  a new branch, Max-Forwards one less per proxy, 483 when Max-Forwards is 0.
 
   The UDP phone is a UDP socket of the harness that registers on the target's SIP/UDP side and
   answers like RFC 7118 §8.2's Bob.
@@ -28,7 +28,7 @@ Feature: The SIP WebSocket server record-routes and loose-routes so it stays in 
       Content-Length: 0
       """
     Then the UDP phone "bob" receives an INVITE
-    And the INVITE "bob" received carries 2 Record-Route values
+    And the INVITE "bob" received carries at least 2 Record-Route values
     And the Record-Route transports of the INVITE "bob" received are udp then ws
 
   @id:ws-to-udp-flow-token @req:5626-5.3.2-a @level:info @needs:udp
@@ -71,7 +71,7 @@ Feature: The SIP WebSocket server record-routes and loose-routes so it stays in 
     And the INVITE "bob" received has a new top Via with transport UDP above the Via of "alice"
 
   @id:ws-to-udp-max-forwards @req:3261-16.6-e @level:must @needs:udp
-  Scenario: The INVITE reaching the UDP phone has Max-Forwards one less than alice sent
+  Scenario: The INVITE reaching the UDP phone has Max-Forwards one less than alice sent per proxy it passed
     Given a UDP phone "bob" registered with the target
     And an open SIP WebSocket connection "alice"
     When "alice" sends:
@@ -87,7 +87,7 @@ Feature: The SIP WebSocket server record-routes and loose-routes so it stays in 
       Content-Length: 0
       """
     Then the UDP phone "bob" receives an INVITE
-    And the INVITE "bob" received has Max-Forwards 69
+    And the INVITE "bob" received has Max-Forwards 70 less one per Via the target added above "alice"'s
 
   @id:ws-to-udp-content-length @req:3261-18.3-b @level:info @needs:udp
   Scenario: The INVITE forwarded to UDP carries a Content-Length matching its body (recorded)
@@ -231,7 +231,7 @@ Feature: The SIP WebSocket server record-routes and loose-routes so it stays in 
       Content-Length: 0
       """
     Then "bob" receives an INVITE request
-    And the INVITE "bob" received carries 2 Record-Route values
+    And the INVITE "bob" received carries at least 2 Record-Route values
     And the Record-Route transports of the INVITE "bob" received are ws then ws or wss
 
   @id:wss-record-route-no-transport-tls @req:5658-6.2-b @level:must @needs:wss @needs:two-users
@@ -252,7 +252,7 @@ Feature: The SIP WebSocket server record-routes and loose-routes so it stays in 
       """
     Then "bob" receives an INVITE request
     And the INVITE "bob" received carries a Record-Route of the target
-    And no Record-Route value of the INVITE "bob" received has transport=tls
+    And no Record-Route value facing a WebSocket hop of the INVITE "bob" received has transport=tls
 
   @id:wss-to-ws-in-dialog-both-ways @req:7118-B.2-b @req:3261-16.4-a @level:must @needs:wss @needs:two-users
   Scenario: In a WSS-to-WS dialog, ACK, INFO and BYE travel both ways by the route sets
@@ -372,7 +372,7 @@ Feature: The SIP WebSocket server record-routes and loose-routes so it stays in 
     And every Record-Route value of the INVITE "bob" received is a sips: URI
 
   @id:max-forwards-decremented @req:3261-16.6-e @level:must @needs:two-users
-  Scenario: A MESSAGE forwarded between WS clients has Max-Forwards one less
+  Scenario: A MESSAGE forwarded between WS clients has Max-Forwards one less per proxy it passed
     Given an open SIP WebSocket connection "alice"
     And "bob" is registered
     When "alice" sends:
@@ -387,7 +387,7 @@ Feature: The SIP WebSocket server record-routes and loose-routes so it stays in 
       Content-Length: 0
       """
     Then "bob" receives a MESSAGE request
-    And the MESSAGE "bob" received has Max-Forwards 6
+    And the MESSAGE "bob" received has Max-Forwards 7 less one per Via the target added above "alice"'s
 
   @id:max-forwards-zero-483 @req:3261-16.3-a @level:must @needs:two-users
   Scenario: A request with Max-Forwards 0 for a registered user gets 483 and is not forwarded

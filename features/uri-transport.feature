@@ -191,7 +191,7 @@ Feature: transport=ws and transport=wss in the URIs a SIP WebSocket server reads
       Content-Length: 0
       """
     Then "bob" receives an INVITE request
-    And every Record-Route value of the INVITE "bob" received names a WebSocket transport
+    And the Record-Route values facing the WebSocket hops of the INVITE "bob" received name a WebSocket transport
 
   @id:record-route-wss-hop @req:7118-5.2-a @req:5658-6.2-b @level:must @needs:wss @needs:two-users
   Scenario: The Record-Route URIs for a WSS-to-WS call say transport=ws or wss (style recorded, A1)
@@ -210,5 +210,5 @@ Feature: transport=ws and transport=wss in the URIs a SIP WebSocket server reads
       Content-Length: 0
       """
     Then "bob" receives an INVITE request
-    And every Record-Route value of the INVITE "bob" received names a WebSocket transport
-    And no Record-Route value of the INVITE "bob" received has transport=tls
+    And the Record-Route values facing the WebSocket hops of the INVITE "bob" received name a WebSocket transport
+    And no Record-Route value facing a WebSocket hop of the INVITE "bob" received has transport=tls

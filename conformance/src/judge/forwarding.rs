@@ -10,10 +10,25 @@ use super::record_route::list;
 use crate::step::{StepError, StepResult};
 use crate::wire::listener::{Attempt, TcpRequest, read_stream_request};
 
-/// RFC 3261 §16.6 item 8 (3261-16.6-d): the proxy's own Via on top, with the egress transport
-/// token and a new RFC 3261 branch; the sender's Via right below it.
+/// How many Via values the target put above the sender's: one per proxy the request passed
+/// (RFC 3261 §16.6 item 8), however many the target is made of; `None` when the sender's Via
+/// is not in the list.
+pub fn vias_added(vias: &[Via], sender_host: &str) -> Option<usize> {
+    vias.iter()
+        .position(|v| v.host.to_string().eq_ignore_ascii_case(sender_host))
+}
+
+/// RFC 3261 §16.6 item 8 (and RFC 7118 §5.1 for the token): the request forwarded to a party
+/// carries the target's own Via on top, naming the transport of that hop, and every Via the
+/// target added above the sender's has a fresh `z9hG4bK` branch. The target is a black box: an
+/// edge in front of a home proxy adds two Vias, and that is as right as one.
 pub fn new_via(vias: &[Via], token: &str, sender_host: &str) -> StepResult {
-    let [top, below, ..] = vias else {
+    let Some(added) = vias_added(vias, sender_host) else {
+        return Err(StepError::broken(format!(
+            "the forwarded request no longer carries the sender's Via ({sender_host}) (RFC 3261 §16.6 item 8 adds a Via, it removes none)"
+        )));
+    };
+    let Some(top) = vias.first().filter(|_| added > 0) else {
         return Err(StepError::broken(format!(
             "the forwarded request has {} Via value(s); the target's own Via is missing",
             vias.len()
@@ -25,25 +40,22 @@ pub fn new_via(vias: &[Via], token: &str, sender_host: &str) -> StepResult {
             top.transport
         )));
     }
-    if !top.has_rfc3261_branch() {
-        return Err(StepError::broken(match top.branch() {
-            Some(b) => format!(
-                "the target's Via branch {b} lacks the z9hG4bK cookie (RFC 3261 §16.6 item 8)"
-            ),
-            None => "the target's Via has no branch (RFC 3261 §16.6 item 8)".to_string(),
-        }));
-    }
-    if top.branch() == below.branch() {
-        return Err(StepError::broken(format!(
-            "the target reused the sender's branch {} instead of a new one",
-            top.branch().unwrap_or_default()
-        )));
-    }
-    if !below.host.to_string().eq_ignore_ascii_case(sender_host) {
-        return Err(StepError::broken(format!(
-            "the Via below the target's names {} where the sender's Via ({sender_host}) was expected",
-            below.host
-        )));
+    let sender_branch = vias[added].branch();
+    for own in &vias[..added] {
+        if !own.has_rfc3261_branch() {
+            return Err(StepError::broken(match own.branch() {
+                Some(b) => format!(
+                    "the target's Via branch {b} lacks the z9hG4bK cookie (RFC 3261 §16.6 item 8)"
+                ),
+                None => "the target's Via has no branch (RFC 3261 §16.6 item 8)".to_string(),
+            }));
+        }
+        if own.branch() == sender_branch {
+            return Err(StepError::broken(format!(
+                "the target reused the sender's branch {} instead of a new one",
+                own.branch().unwrap_or_default()
+            )));
+        }
     }
     Ok(())
 }
@@ -60,14 +72,29 @@ pub fn no_route(routes: &[NameAddr]) -> StepResult {
     }
 }
 
-/// RFC 3261 §16.6 item 3 (3261-16.6-e): Max-Forwards as expected (one less than sent).
-pub fn max_forwards(got: Option<u32>, want: u32) -> StepResult {
-    match got {
-        Some(n) if n == want => Ok(()),
-        Some(n) => Err(StepError::broken(format!(
-            "Max-Forwards is {n}, expected {want}"
-        ))),
-        None => Err(StepError::broken("the request has no Max-Forwards")),
+/// RFC 3261 §16.6 item 3 (3261-16.6-e): every proxy decrements Max-Forwards by one, and
+/// every proxy adds one Via (item 8), so the request forwarded to a party carries what was
+/// sent less the number of Vias the target added above the sender's. A target made of
+/// several proxies passes as one does; one that does not decrement, or decrements twice per
+/// hop, fails.
+pub fn max_forwards(got: Option<u32>, sent: u32, added: usize) -> Result<String, StepError> {
+    let Some(got) = got else {
+        return Err(StepError::broken("the request has no Max-Forwards"));
+    };
+    if added == 0 {
+        return Err(StepError::broken(
+            "the target added no Via, so the Max-Forwards of a proxied request cannot be judged (RFC 3261 §16.6 item 8)",
+        ));
+    }
+    let want = u64::from(sent).saturating_sub(added as u64);
+    if u64::from(got) == want {
+        Ok(format!(
+            "Max-Forwards {got}: {sent} less one for each of the {added} proxy Via(s)"
+        ))
+    } else {
+        Err(StepError::broken(format!(
+            "Max-Forwards is {got}, expected {want}: {sent} sent, less one per proxy, and the target added {added} Via(s)"
+        )))
     }
 }
 
@@ -197,6 +224,19 @@ mod tests {
             ))
         );
         assert!(is_broken(&new_via(&ok, "UDP", "b.invalid")));
+        // An edge in front of a home proxy: two Vias above alice's, both new.
+        let chain = vias(&[
+            "SIP/2.0/UDP 192.0.2.20;branch=z9hG4bKhome1",
+            "SIP/2.0/UDP 192.0.2.10;branch=z9hG4bKedge1",
+            alice,
+        ]);
+        assert!(new_via(&chain, "UDP", "a.invalid").is_ok());
+        let chain_reused = vias(&[
+            "SIP/2.0/UDP 192.0.2.20;branch=z9hG4bKhome1",
+            "SIP/2.0/UDP 192.0.2.10;branch=z9hG4bK56sdasks",
+            alice,
+        ]);
+        assert!(is_broken(&new_via(&chain_reused, "UDP", "a.invalid")));
     }
 
     #[test]
@@ -211,9 +251,13 @@ mod tests {
 
     #[test]
     fn counters_and_lengths() {
-        assert!(max_forwards(Some(69), 69).is_ok());
-        assert!(is_broken(&max_forwards(Some(70), 69)));
-        assert!(is_broken(&max_forwards(None, 69)));
+        assert!(max_forwards(Some(69), 70, 1).is_ok());
+        // Two proxies (an edge and a home proxy), two decrements.
+        assert!(max_forwards(Some(68), 70, 2).is_ok());
+        assert!(is_broken(&max_forwards(Some(70), 70, 1)));
+        assert!(is_broken(&max_forwards(Some(68), 70, 1)));
+        assert!(is_broken(&max_forwards(Some(70), 70, 0)));
+        assert!(is_broken(&max_forwards(None, 70, 1)));
         assert!(content_length(Some(10), 10).is_ok());
         assert!(is_broken(&content_length(None, 10)));
         assert!(is_broken(&content_length(Some(0), 10)));

@@ -42,13 +42,26 @@ pub fn parse_transport_spec(spec: &str) -> Vec<Vec<String>> {
         .collect()
 }
 
-/// RFC 5658 §6.2 (5658-6.2-a): a proxy switching transports SHOULD insert two values.
+/// The values facing the two parties' hops: the top one (added last, by the proxy that sent
+/// the request to the callee) and the bottom one (added first, by the proxy that took it from
+/// the caller). A target made of several proxies has values for its inner hops between them,
+/// which say nothing about the parties' hops.
+pub fn facing_ends(rr: &[NameAddr]) -> Vec<&NameAddr> {
+    match rr {
+        [] => Vec::new(),
+        [only] => vec![only],
+        [first, .., last] => vec![first, last],
+    }
+}
+
+/// RFC 5658 §6.2 (5658-6.2-a): a proxy switching transports SHOULD insert two values, one
+/// per side; other proxies of the target may add theirs, so at least that many.
 pub fn count(rr: &[NameAddr], want: usize) -> StepResult {
-    if rr.len() == want {
+    if rr.len() >= want {
         Ok(())
     } else {
         Err(StepError::should(format!(
-            "{} Record-Route value(s) where {want} were expected: {}",
+            "{} Record-Route value(s) where at least {want} were expected: {}",
             rr.len(),
             list(rr)
         )))
@@ -82,9 +95,12 @@ pub fn present(rr: &[NameAddr]) -> Result<String, StepError> {
 }
 
 /// Each position's `transport` parameter is one of the allowed ones (RFC 5658 §6.2: one per
-/// value, each describing its own side). Returns the choices made where several were allowed.
+/// value, each describing its own side), top first. When the target put more values than the
+/// spec names (inner hops of a target made of several proxies), the spec's first entry judges
+/// the top value and its last entry the bottom one, the values facing the parties. Returns the
+/// choices made where several were allowed.
 pub fn transports(rr: &[NameAddr], spec: &[Vec<String>]) -> Result<Vec<String>, StepError> {
-    if rr.len() != spec.len() {
+    if rr.len() < spec.len() || (rr.len() > spec.len() && spec.len() != 2) {
         return Err(StepError::broken(format!(
             "{} Record-Route value(s) where {} were expected: {}",
             rr.len(),
@@ -92,8 +108,13 @@ pub fn transports(rr: &[NameAddr], spec: &[Vec<String>]) -> Result<Vec<String>, 
             list(rr)
         )));
     }
+    let positions: Vec<(usize, &NameAddr)> = if rr.len() == spec.len() {
+        rr.iter().enumerate().collect()
+    } else {
+        vec![(0, &rr[0]), (rr.len() - 1, &rr[rr.len() - 1])]
+    };
     let mut chosen = Vec::new();
-    for (i, (v, allowed)) in rr.iter().zip(spec).enumerate() {
+    for ((i, v), allowed) in positions.into_iter().zip(spec) {
         match transport_of(v) {
             Some(t) if allowed.contains(&t) => {
                 if allowed.len() > 1 {
@@ -115,10 +136,11 @@ pub fn transports(rr: &[NameAddr], spec: &[Vec<String>]) -> Result<Vec<String>, 
     Ok(chosen)
 }
 
-/// RFC 5658 §6.2 (5658-6.2-b): `transport=tls` MUST NOT be used.
+/// RFC 5658 §6.2 (5658-6.2-b): `transport=tls` MUST NOT be used for a WebSocket hop; the
+/// values facing the parties' hops are judged ([`facing_ends`]).
 pub fn no_tls(rr: &[NameAddr]) -> StepResult {
-    match rr
-        .iter()
+    match facing_ends(rr)
+        .into_iter()
         .find(|v| transport_of(v).as_deref() == Some("tls"))
     {
         Some(v) => Err(StepError::broken(format!(
@@ -144,13 +166,14 @@ pub fn all_sips(rr: &[NameAddr]) -> StepResult {
 }
 
 /// RFC 7118 §5.2 (7118-5.2-a): a URI for a WebSocket hop says `transport=ws` (`wss` is the
-/// field's variant, A1). Returns the style of each value.
+/// field's variant, A1): the values facing the parties' WebSocket hops ([`facing_ends`]) are
+/// judged. Returns the style of each.
 pub fn ws_transports(rr: &[NameAddr]) -> Result<Vec<String>, StepError> {
     if rr.is_empty() {
         return Err(StepError::broken("no Record-Route value to judge"));
     }
     let mut seen = Vec::new();
-    for v in rr {
+    for v in facing_ends(rr) {
         match (v.sip_uri(), transport_of(v).as_deref()) {
             (Some(u), Some(t @ ("ws" | "wss"))) => {
                 seen.push(format!("{}:…;transport={t}", u.scheme()));
@@ -231,6 +254,43 @@ mod tests {
         assert!(count(&addrs(&F3_RR), 2).is_ok());
         assert!(is_broken(
             &transports(&one, &parse_transport_spec("udp then ws")),
+            None
+        ));
+    }
+
+    #[test]
+    fn a_target_of_several_proxies_is_judged_on_the_values_facing_the_parties() {
+        // An edge (WS -> internal UDP, two values) behind a home proxy (UDP, one value).
+        let chain = addrs(&[
+            "<sip:home.example;transport=udp;lr>",
+            "<sip:edge.example;transport=udp;lr>",
+            "<sip:tok@edge.example;transport=ws;lr>",
+        ]);
+        assert!(count(&chain, 2).is_ok());
+        assert!(transports(&chain, &parse_transport_spec("udp then ws")).is_ok());
+        assert_eq!(facing_ends(&chain).len(), 2);
+        // Between two WebSocket parties the inner hop may be anything, even TLS.
+        let ws_chain = addrs(&[
+            "<sip:home.example;transport=ws;lr>",
+            "<sip:edge.example;transport=tls;lr>",
+            "<sip:tok@edge.example;transport=ws;lr>",
+        ]);
+        assert!(ws_transports(&ws_chain).is_ok());
+        assert!(no_tls(&ws_chain).is_ok());
+        // A value facing a party is still judged.
+        let bad_end = addrs(&[
+            "<sip:home.example;transport=tls;lr>",
+            "<sip:tok@edge.example;transport=ws;lr>",
+        ]);
+        assert!(is_broken(&no_tls(&bad_end), None));
+        assert!(is_broken(&ws_transports(&bad_end), None));
+        let wrong_bottom = addrs(&[
+            "<sip:home.example;transport=udp;lr>",
+            "<sip:edge.example;transport=udp;lr>",
+            "<sip:edge.example;transport=udp;lr>",
+        ]);
+        assert!(is_broken(
+            &transports(&wrong_bottom, &parse_transport_spec("udp then ws")),
             None
         ));
     }

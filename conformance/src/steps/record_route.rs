@@ -36,7 +36,7 @@ fn record_routes(m: &Message) -> Vec<NameAddr> {
 }
 
 const COUNT: StepDef<World> = step!(
-    r#"the INVITE "(?<party>\w+)" received carries (?<count>\d+) Record-Route values?"#,
+    r#"the INVITE "(?<party>\w+)" received carries at least (?<count>\d+) Record-Route values?"#,
     count
 );
 async fn count(w: &mut World, a: Args, _: &CaseStep) -> StepResult {
@@ -73,7 +73,7 @@ async fn transports(w: &mut World, a: Args, _: &CaseStep) -> StepResult {
 }
 
 const NO_TLS: StepDef<World> = step!(
-    r#"no Record-Route value of the INVITE "(?<party>\w+)" received has transport=tls"#,
+    r#"no Record-Route value facing a WebSocket hop of the INVITE "(?<party>\w+)" received has transport=tls"#,
     no_tls
 );
 async fn no_tls(w: &mut World, a: Args, _: &CaseStep) -> StepResult {
@@ -96,7 +96,7 @@ async fn all_sips(w: &mut World, a: Args, _: &CaseStep) -> StepResult {
 }
 
 const WEBSOCKET: StepDef<World> = step!(
-    r#"every Record-Route value of the INVITE "(?<party>\w+)" received names a WebSocket transport"#,
+    r#"the Record-Route values facing the WebSocket hops of the INVITE "(?<party>\w+)" received name a WebSocket transport"#,
     websocket
 );
 async fn websocket(w: &mut World, a: Args, _: &CaseStep) -> StepResult {
@@ -151,14 +151,20 @@ async fn new_top_via(w: &mut World, a: Args, _: &CaseStep) -> StepResult {
     })
 }
 
+/// The Max-Forwards the sender wrote, less one for every Via the target added above the
+/// sender's (one per proxy inside the target).
 const MAX_FORWARDS: StepDef<World> = step!(
-    r#"the (?<method>[A-Z]+) "(?<party>\w+)" received has Max-Forwards (?<max_forwards>\d+)"#,
+    r#"the (?<method>[A-Z]+) "(?<party>\w+)" received has Max-Forwards (?<sent>\d+) less one per Via the target added above "(?<sender>\w+)"'s"#,
     max_forwards
 );
 async fn max_forwards(w: &mut World, a: Args, _: &CaseStep) -> StepResult {
-    let want = a.parse("max_forwards")?;
-    w.judge_received(a.text("method")?, a.text("party")?, |_, m| {
-        forwarding::max_forwards(m.max_forwards(), want)
+    let sent = a.parse("sent")?;
+    let sender_host = w.placeholder("{host}", a.text("sender")?);
+    w.judge_received(a.text("method")?, a.text("party")?, |w, m| {
+        let vias: Vec<Via> = m.vias().cloned().collect();
+        let added = forwarding::vias_added(&vias, &sender_host).unwrap_or(0);
+        w.observe(forwarding::max_forwards(m.max_forwards(), sent, added)?);
+        Ok(())
     })
 }
 
