@@ -455,6 +455,23 @@ Feature: WebSocket framing of SIP messages
     Then the target fails the connection
     And the close code should be 1007
 
+  @id:invalid-utf8-in-a-sip-header-value @req:6455-5.6-a @level:must
+  Scenario: A valid REGISTER whose Subject holds invalid UTF-8, in a text frame, fails the connection (1007)
+    RFC 6455 §8.1: an endpoint that finds a text message is not valid UTF-8 MUST fail the
+    connection, however well the bytes parse as SIP; a server that only refuses what is not SIP
+    at all would answer this REGISTER.
+    Given an open SIP WebSocket connection
+    When the client sends alice's REGISTER with invalid UTF-8 in its Subject, in a text frame
+    Then the target fails the connection
+    And the close code should be 1007
+
+  @id:invalid-utf8-in-a-sip-body @req:6455-5.6-a @level:must
+  Scenario: A valid REGISTER whose text/plain body holds invalid UTF-8, in a text frame, fails the connection (1007)
+    Given an open SIP WebSocket connection
+    When the client sends alice's REGISTER with invalid UTF-8 in its body, in a text frame
+    Then the target fails the connection
+    And the close code should be 1007
+
   @id:utf8-cut-at-message-end @req:6455-5.6-a @level:must
   Scenario: A text message ending in the middle of a character fails the connection
     Given an open SIP WebSocket connection

@@ -62,6 +62,8 @@ const EXPECTATIONS: &[Expectation] = &[
             ("framing/invalid-utf8-text", Fail),
             ("framing/invalid-utf8-in-continuation", Fail),
             ("framing/utf8-cut-at-message-end", Fail),
+            ("framing/invalid-utf8-in-a-sip-header-value", Fail),
+            ("framing/invalid-utf8-in-a-sip-body", Fail),
         ],
         unaffected: &[
             "framing/ping-gets-pong",

@@ -24,6 +24,7 @@ use crate::world::World;
 
 pub const STEPS: &[StepDef<World>] = &[
     SEND_WITH_BODY,
+    SEND_INVALID_UTF8_REGISTER,
     SEND_SIZED_MESSAGE,
     ANSWERS_WITH,
     NO_SECOND_FINAL,
@@ -63,6 +64,37 @@ async fn send_with_body(w: &mut World, a: Args, s: &CaseStep) -> StepResult {
     bytes.extend_from_slice(&body);
     let op = if a.is("kind", "binary") { 0x2 } else { 0x1 };
     w.send_frames(&conn, &[RawFrame::new(op, bytes)], true)
+        .await
+}
+
+/// A REGISTER that is valid SIP in every other respect, with one invalid UTF-8 sequence
+/// (`0xE9` alone: Latin-1 "é") in its Subject value or in its body, sent in a text frame: the
+/// target must fail the connection without processing it (RFC 6455 §8.1), however well it
+/// parses as SIP. A target that only refuses bytes that are not SIP at all passes the weaker
+/// cases, not these.
+const SEND_INVALID_UTF8_REGISTER: StepDef<World> = step!(
+    r#"the client sends (?<user>\w+)'s REGISTER with invalid UTF-8 in its (?<place>Subject|body), in a text frame"#,
+    send_invalid_utf8_register
+);
+async fn send_invalid_utf8_register(w: &mut World, a: Args, _: &CaseStep) -> StepResult {
+    let text = w.register_text(a.text("user")?, "main");
+    let head_end = text
+        .find("\r\n\r\n")
+        .ok_or_else(|| StepError::harness("the REGISTER text has no end of headers"))?;
+    let head: Vec<&str> = text[..head_end]
+        .split("\r\n")
+        .filter(|l| !l.starts_with("Content-Length:"))
+        .collect();
+    let head = head.join("\r\n");
+    let (mut extra, body): (Vec<u8>, &[u8]) = match a.text("place")? {
+        "Subject" => (b"\r\nSubject: caf\xe9".to_vec(), b""),
+        _ => (b"\r\nContent-Type: text/plain".to_vec(), b"caf\xe9 au lait"),
+    };
+    extra.extend_from_slice(format!("\r\nContent-Length: {}\r\n\r\n", body.len()).as_bytes());
+    let mut bytes = head.as_bytes().to_vec();
+    bytes.extend_from_slice(&extra);
+    bytes.extend_from_slice(body);
+    w.send_frames("main", &[RawFrame::new(0x1, bytes)], true)
         .await
 }
 
