@@ -13,9 +13,20 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-/// A server that answers every upgrade request with `answer` and then closes the connection.
-/// Each connection reads at most 64 KiB and is served for at most 2 s, so a run cannot hang.
-async fn canned(answer: &'static str) -> (String, JoinHandle<()>) {
+/// What a canned server does after its answer.
+#[derive(Clone, Copy)]
+enum After {
+    /// Closes the connection.
+    Close,
+    /// Reads and drops everything the client sends, answering nothing (a server whose message
+    /// size limit is above what a case sends).
+    Drain,
+}
+
+/// A server that answers every upgrade request with `answer`, then closes or drains. Each
+/// connection reads at most 64 KiB of upgrade request and 32 MiB in all, and is served for at
+/// most 5 s, so a run cannot hang.
+async fn canned(answer: &'static str, after: After) -> (String, JoinHandle<()>) {
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .expect("loopback port 0 binds");
@@ -40,9 +51,18 @@ async fn canned(answer: &'static str) -> (String, JoinHandle<()>) {
                     let _ = stream
                         .write_all(answer.replace('\n', "\r\n").as_bytes())
                         .await;
+                    if let After::Drain = after {
+                        let mut total = 0usize;
+                        while total < 32 << 20 {
+                            match stream.read(&mut buf).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => total += n,
+                            }
+                        }
+                    }
                     let _ = stream.shutdown().await;
                 };
-                let _ = tokio::time::timeout(Duration::from_secs(2), serve).await;
+                let _ = tokio::time::timeout(Duration::from_secs(5), serve).await;
             });
         }
     });
@@ -94,6 +114,7 @@ const REFUSALS: &[&str] = &[
 async fn req_7118_4_1_c_a_400_that_names_sip_is_still_a_refusal() {
     let (url, server) = canned(
         "HTTP/1.1 400 Bad Request\nSec-WebSocket-Protocol: sip\nServer: kamailio (5.6.3 (x86_64/linux))\nContent-Length: 0\n\n",
+        After::Close,
     )
     .await;
     let got = outcomes(&judge(&url, REFUSALS).await);
@@ -108,6 +129,7 @@ async fn req_7118_4_1_c_a_400_that_names_sip_is_still_a_refusal() {
 async fn req_7118_4_1_c_a_101_without_a_sip_offer_fails() {
     let (url, server) = canned(
         "HTTP/1.1 101 Switching Protocols\nUpgrade: websocket\nConnection: Upgrade\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\nSec-WebSocket-Protocol: sip\n\n",
+        After::Close,
     )
     .await;
     let got = outcomes(&judge(&url, REFUSALS).await);
@@ -115,4 +137,33 @@ async fn req_7118_4_1_c_a_101_without_a_sip_offer_fails() {
     for (id, outcome) in &got {
         assert_eq!(*outcome, Outcome::Fail, "{id}");
     }
+}
+
+const SWITCHING: &str = "HTTP/1.1 101 Switching Protocols\nUpgrade: websocket\nConnection: Upgrade\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\nSec-WebSocket-Protocol: sip\n\n";
+
+/// RFC 6455 §10.4 asks for a size limit, not for one: a server whose limit is above 16 MiB
+/// (Kamailio can be built with 64 MiB buffers) takes the whole 16 MiB message and is right.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn req_6455_10_4_a_a_limit_above_the_message_passes() {
+    let (url, server) = canned(SWITCHING, After::Drain).await;
+    let got = judge(&url, &["framing/sixteen-mib-fragmented-message"]).await;
+    server.abort();
+    let v = &got[0];
+    // The case goes on to a fresh REGISTER, which this canned server never answers: that
+    // step, not the size limit, is what it is judged on here.
+    assert!(
+        v.observed
+            .as_deref()
+            .is_some_and(|o| o.contains("took the whole message")),
+        "{:?}: {} ({:?})",
+        v.outcome,
+        v.message,
+        v.observed
+    );
+    assert!(
+        v.message
+            .contains("still accepts a new SIP WebSocket connection"),
+        "{}",
+        v.message
+    );
 }

@@ -14,9 +14,11 @@ use crate::suite::CaseStep;
 use crate::wire::RawFrame;
 use crate::wire::log::Ev;
 use crate::world::World;
+use crate::world::frames::Streamed;
 
 pub const STEPS: &[StepDef<World>] = &[
     FAILS_CONNECTION,
+    FAILS_AT_LIMIT_OR_TAKES_IT,
     CLOSE_CODE_SHOULD_BE,
     CLOSE_COMES_BACK,
     CLOSES_TCP,
@@ -31,13 +33,39 @@ struct Failed(Option<CloseSeen>);
 const FAILS_CONNECTION: StepDef<World> =
     step!(r"the target fails the connection", fails_connection);
 async fn fails_connection(w: &mut World, _: Args, _: &CaseStep) -> StepResult {
+    failed(w).await.map(|_| ())
+}
+
+/// Reads the main connection to its end and judges that the target failed it (RFC 6455
+/// §7.1.7); how it did is kept for the close-code step.
+async fn failed(w: &mut World) -> Result<CloseSeen, StepError> {
     let until = w.deadline();
     w.read_to_close("main", until).await?;
     let evs = w.frame_log("main").take_all();
     let seen = judge::failed(&evs)?;
     w.ext::<Failed>().0 = Some(seen);
     w.observe(seen.describe());
-    Ok(())
+    Ok(seen)
+}
+
+/// RFC 6455 §10.4 asks a server for a limit on what it buffers, not for any one limit: a
+/// target whose limit is above the streamed message takes it whole, one below it fails the
+/// connection, 1009 being the code §7.4.1 names for it.
+const FAILS_AT_LIMIT_OR_TAKES_IT: StepDef<World> = step!(
+    r"the target fails the connection at its size limit, with 1009 as it should, or takes the whole message",
+    fails_at_limit_or_takes_it
+);
+async fn fails_at_limit_or_takes_it(w: &mut World, _: Args, _: &CaseStep) -> StepResult {
+    let whole = w
+        .ext::<Streamed>()
+        .all_written
+        .ok_or_else(|| StepError::harness("no message was streamed before this step"))?;
+    if whole {
+        w.observe("the target took the whole message: its size limit is above it");
+        return Ok(());
+    }
+    let seen = failed(w).await?;
+    judge::close_code(seen, 1009)
 }
 
 const CLOSE_CODE_SHOULD_BE: StepDef<World> = step!(

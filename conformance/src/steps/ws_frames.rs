@@ -19,6 +19,7 @@ use crate::wire::log::Ev;
 use crate::wire::payload;
 use crate::wire::{Length, RawFrame};
 use crate::world::World;
+use crate::world::frames::Streamed;
 
 pub const STEPS: &[StepDef<World>] = &[
     OPEN_RECORDED,
@@ -87,6 +88,7 @@ async fn stream(
             Ok(Ok(())) => sent += bytes.len(),
             Ok(Err(e)) => {
                 w.observe(format!("writing stopped after {sent} bytes: {e}"));
+                w.ext::<Streamed>().all_written = Some(false);
                 return Ok(());
             }
             Err(_) => {
@@ -94,6 +96,7 @@ async fn stream(
                     "the target stopped reading after {sent} bytes (a write blocked for {} ms)",
                     timeout.as_millis()
                 ));
+                w.ext::<Streamed>().all_written = Some(false);
                 return Ok(());
             }
         }
@@ -106,10 +109,12 @@ async fn stream(
         let l = w.frame_log(conn);
         if l.is_closed() || l.events().iter().any(|e| matches!(e, Ev::Close(_))) {
             w.observe(format!("the target reacted after {sent} bytes"));
+            w.ext::<Streamed>().all_written = Some(false);
             return Ok(());
         }
     }
     w.observe(format!("all {sent} bytes were written"));
+    w.ext::<Streamed>().all_written = Some(true);
     Ok(())
 }
 

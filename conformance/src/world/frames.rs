@@ -14,6 +14,13 @@ use crate::wire::payload::{self, Render, Slicing, bad_scenario};
 use crate::wire::recorder::{self, HeaderSeen};
 use crate::wire::{RawFrame, Received, UpgradeRequest, describe};
 
+/// How the last streamed message ended: the target took every byte of it, or reacted (or
+/// stopped reading) before the end. The close steps judge a size limit by it.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Streamed {
+    pub all_written: Option<bool>,
+}
+
 /// What a payload needs from the scenario, for frames sent on `conn`.
 struct Scenario<'w> {
     w: &'w mut World,

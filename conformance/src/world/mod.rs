@@ -17,7 +17,7 @@ use crate::target::Target;
 use crate::wire::phone::MAX_PROVISIONAL;
 use crate::wire::{Probe, Received, describe};
 
-mod frames;
+pub mod frames;
 mod log;
 pub mod registrar;
 mod routing;
