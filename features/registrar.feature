@@ -525,7 +525,7 @@ Feature: The registrar behind a SIP WebSocket server
     And the response lists 1 contact
     And the response's Contact for "alice" has the parameter "expires"
 
-  @id:refresh-keeps-one-binding @req:3261-10.3-d @req:5626-6-c @level:must @needs:outbound
+  @id:refresh-keeps-one-binding @req:3261-10.3-d @req:5626-6-c @level:must
   Scenario: Refreshing a registration (same instance and reg-id) updates the binding, never adds one
     Given an open SIP WebSocket connection "alice"
     When "alice" sends:

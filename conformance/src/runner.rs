@@ -124,6 +124,42 @@ pub async fn run_case(
 pub struct Run {
     pub profile: Profile,
     pub verdicts: Vec<Verdict>,
+    /// What the run as a whole showed beyond the verdicts (the target went down mid-run).
+    pub notes: Vec<String>,
+}
+
+/// The harness errors of a run whose cause is that the target stopped accepting connections:
+/// given the verdicts in the order the cases finished, marks each connection error as such
+/// and returns the note naming the first case that found the target gone. Called only when
+/// the target no longer accepts a connection after the run.
+pub fn note_target_down(verdicts: &mut [&mut Verdict]) -> Option<String> {
+    let mut first: Option<String> = None;
+    let mut count = 0;
+    for v in verdicts.iter_mut() {
+        if v.outcome != Outcome::Error || !v.message.contains("connecting to") {
+            continue;
+        }
+        count += 1;
+        let first = first.get_or_insert_with(|| v.case.id.clone());
+        v.message = format!(
+            "the target had stopped accepting connections (first seen in {first}): {}",
+            v.message
+        );
+    }
+    first.map(|first| {
+        format!(
+            "the target stopped accepting connections during the run: {count} case(s) could not connect, the first of them {first}; the verdicts of cases that finished before it stand"
+        )
+    })
+}
+
+/// Does the target still accept a connection (its ws:// endpoint, else its wss:// one)?
+async fn still_up(target: &Target) -> bool {
+    let secure = target.ws.is_none();
+    matches!(
+        tokio::time::timeout(target.timeout, target.connect(secure)).await,
+        Ok(Ok(_))
+    )
 }
 
 /// Probe the target, then run every case.
@@ -153,14 +189,86 @@ pub async fn run_reporting(
         });
     }
     let mut verdicts: Vec<Option<Verdict>> = (0..count).map(|_| None).collect();
+    let mut finished = Vec::with_capacity(count);
     while let Some(joined) = set.join_next().await {
         if let Ok((i, v)) = joined {
             on_verdict(&v);
             verdicts[i] = Some(v);
+            finished.push(i);
         }
+    }
+    let mut notes = Vec::new();
+    let errors = verdicts
+        .iter()
+        .flatten()
+        .any(|v| v.outcome == Outcome::Error);
+    if errors && !still_up(&target).await {
+        let mut in_order: Vec<&mut Verdict> = Vec::with_capacity(finished.len());
+        let mut slots: Vec<Option<&mut Verdict>> =
+            verdicts.iter_mut().map(|v| v.as_mut()).collect();
+        for i in finished {
+            if let Some(v) = slots.get_mut(i).and_then(Option::take) {
+                in_order.push(v);
+            }
+        }
+        notes.extend(note_target_down(&mut in_order));
     }
     Run {
         profile: Arc::unwrap_or_clone(profile),
         verdicts: verdicts.into_iter().flatten().collect(),
+        notes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verdict::{CaseInfo, Level};
+
+    fn verdict(id: &str, outcome: Outcome, message: &str) -> Verdict {
+        Verdict {
+            case: CaseInfo {
+                id: id.into(),
+                title: "t".into(),
+                subject: "s".into(),
+                reqs: Vec::new(),
+                level: Level::Must,
+                needs: Vec::new(),
+                location: "features/x.feature:1".into(),
+            },
+            outcome,
+            message: message.into(),
+            observed: None,
+            duration_ms: 1,
+            evidence: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_target_that_died_is_named_once_with_the_first_case_that_found_out() {
+        let refused = "ws://127.0.0.1:9: connecting to 127.0.0.1:9: Connection refused";
+        let mut a = verdict("framing/a", Outcome::Pass, "ok");
+        let mut b = verdict("framing/b", Outcome::Error, refused);
+        let mut c = verdict(
+            "framing/c",
+            Outcome::Error,
+            "the case did not finish in time",
+        );
+        let mut d = verdict("framing/d", Outcome::Error, refused);
+        let note = note_target_down(&mut [&mut a, &mut b, &mut c, &mut d]).expect("a note");
+        assert!(
+            note.contains("2 case(s) could not connect, the first of them framing/b"),
+            "{note}"
+        );
+        assert!(
+            b.message.starts_with(
+                "the target had stopped accepting connections (first seen in framing/b)"
+            )
+        );
+        assert!(d.message.contains("first seen in framing/b"));
+        assert_eq!(c.message, "the case did not finish in time");
+        assert_eq!(a.message, "ok");
+        let mut e = verdict("framing/e", Outcome::Fail, "broken");
+        assert_eq!(note_target_down(&mut [&mut e]), None);
     }
 }

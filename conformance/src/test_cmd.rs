@@ -222,7 +222,8 @@ pub fn test(args: &TestArgs) -> Result<ExitCode> {
             u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             run.verdicts,
         )
-        .with_profile(run.profile);
+        .with_profile(run.profile)
+        .with_notes(run.notes);
         if let Some(s) = server {
             s.shutdown().await;
         }

@@ -230,6 +230,9 @@ pub struct Report {
     /// What the target can do, as probed before the cases ran (vectors reports have none).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub profile: Option<Profile>,
+    /// What the run as a whole showed beyond the verdicts (the target went down mid-run).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl Report {
@@ -257,6 +260,7 @@ impl Report {
             verdicts,
             requirements,
             profile: None,
+            notes: Vec::new(),
         }
     }
 
@@ -266,6 +270,11 @@ impl Report {
             profile: Some(profile),
             ..self
         }
+    }
+
+    /// The report with the run's notes.
+    pub fn with_notes(self, notes: Vec<String>) -> Self {
+        Report { notes, ..self }
     }
 
     /// The exit status: 0 when nothing failed, 1 when a MUST was broken.

@@ -39,8 +39,9 @@ fn main() -> ExitCode {
         };
         let run = run(cases, Arc::new(target), RunOptions::default()).await;
         server.shutdown().await;
-        let report =
-            Report::new("embedded reference server", 0, run.verdicts).with_profile(run.profile);
+        let report = Report::new("embedded reference server", 0, run.verdicts)
+            .with_profile(run.profile)
+            .with_notes(run.notes);
         let mut out = Vec::new();
         if console::write(&report, true, &mut out).is_ok() {
             print!("{}", String::from_utf8_lossy(&out));

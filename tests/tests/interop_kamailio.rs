@@ -241,7 +241,9 @@ fn interop_kamailio_conformance_suite_over_ws_and_wss() {
     let started = Instant::now();
     let run = runtime().block_on(run(cases, Arc::new(target.clone()), RunOptions::default()));
     let elapsed = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    let report = Report::new(target.label.clone(), elapsed, run.verdicts).with_profile(run.profile);
+    let report = Report::new(target.label.clone(), elapsed, run.verdicts)
+        .with_profile(run.profile)
+        .with_notes(run.notes);
 
     let dir = report_dir();
     let mut json = Vec::new();

@@ -88,6 +88,9 @@ pub fn write(report: &Report, verbose: bool, out: &mut impl Write) -> std::io::R
     for (l, t) in &levels {
         writeln!(out, "  {l:<14} {t}")?;
     }
+    for note in &report.notes {
+        writeln!(out, "note: {note}")?;
+    }
     writeln!(
         out,
         "\n{}: {} in {} ms",
