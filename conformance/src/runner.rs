@@ -8,11 +8,12 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::discover;
+use crate::judge::invariants;
 use crate::profile::Profile;
 use crate::step::{MatchError, PatternError, Registry, StepError};
 use crate::suite::Case;
 use crate::target::Target;
-use crate::verdict::{Outcome, Verdict};
+use crate::verdict::{Outcome, Verdict, Violation};
 use crate::world::World;
 
 #[derive(Debug, Clone, Copy)]
@@ -108,6 +109,15 @@ pub async fn run_case(
         Err(StepError::Harness(reason)) => (Outcome::Error, reason),
     };
     let observed = (!world.observed.is_empty()).then(|| world.observed.join("; "));
+    if !matches!(outcome, Outcome::Skip) {
+        world.drain_wire(Duration::from_millis(20)).await;
+    }
+    let invariants: Vec<Violation> = world
+        .wire_connections()
+        .iter()
+        .flat_map(invariants::check)
+        .collect();
+    let (outcome, message) = with_invariants(outcome, message, &invariants);
     Verdict {
         case: case.info,
         outcome,
@@ -115,7 +125,41 @@ pub async fn run_case(
         observed,
         duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         evidence: world.into_evidence(),
+        invariants,
     }
+}
+
+/// A case whose steps passed (or only warned or observed) but in which the target broke a
+/// whole-wire invariant takes that invariant's verdict, and says which one first. Skips,
+/// harness errors and failures keep theirs; the invariants are listed with the verdict in
+/// every case.
+pub fn with_invariants(
+    outcome: Outcome,
+    message: String,
+    broken: &[Violation],
+) -> (Outcome, String) {
+    let Some(worst) = broken.iter().min_by_key(|v| v.level) else {
+        return (outcome, message);
+    };
+    let demoted = match (outcome, worst.level.broken()) {
+        (Outcome::Pass | Outcome::Info | Outcome::Warn, Outcome::Fail) => Outcome::Fail,
+        (Outcome::Pass | Outcome::Info, Outcome::Warn) => Outcome::Warn,
+        (o, _) => o,
+    };
+    if demoted == outcome {
+        return (outcome, message);
+    }
+    let more = match broken.len() {
+        1 => String::new(),
+        n => format!(" (and {} more)", n - 1),
+    };
+    (
+        demoted,
+        format!(
+            "whole-wire invariant {} broken: {}{more}",
+            worst.req, worst.message
+        ),
+    )
 }
 
 /// What a run found: the target's profile, probed before the cases, and one verdict per case
@@ -241,7 +285,32 @@ mod tests {
             observed: None,
             duration_ms: 1,
             evidence: Vec::new(),
+            invariants: Vec::new(),
         }
+    }
+
+    #[test]
+    fn a_broken_invariant_fails_a_passing_case_and_names_itself() {
+        let v = |req, level| Violation {
+            req,
+            level,
+            message: "m".into(),
+        };
+        let (o, m) = with_invariants(
+            Outcome::Pass,
+            "3 steps passed".into(),
+            &[v("3261-17.2-a", Level::Must)],
+        );
+        assert_eq!(o, Outcome::Fail);
+        assert_eq!(m, "whole-wire invariant 3261-17.2-a broken: m");
+        let (o, _) = with_invariants(Outcome::Warn, "w".into(), &[v("x", Level::Must)]);
+        assert_eq!(o, Outcome::Fail);
+        let (o, m) = with_invariants(Outcome::Fail, "f".into(), &[v("x", Level::Must)]);
+        assert_eq!((o, m.as_str()), (Outcome::Fail, "f"));
+        let (o, _) = with_invariants(Outcome::Skip, "s".into(), &[v("x", Level::Must)]);
+        assert_eq!(o, Outcome::Skip);
+        let (o, m) = with_invariants(Outcome::Pass, "ok".into(), &[]);
+        assert_eq!((o, m.as_str()), (Outcome::Pass, "ok"));
     }
 
     #[test]

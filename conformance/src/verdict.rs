@@ -131,6 +131,17 @@ pub struct Verdict {
     /// The bytes exchanged, per connection.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub evidence: Vec<Transcript>,
+    /// Whole-wire invariants the target broke in this case ([`crate::judge::invariants`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub invariants: Vec<Violation>,
+}
+
+/// One broken whole-wire invariant: its requirement ID, how strongly it binds, what broke.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Violation {
+    pub req: &'static str,
+    pub level: Level,
+    pub message: String,
 }
 
 /// Counts per outcome.
@@ -308,6 +319,7 @@ mod tests {
             observed: None,
             duration_ms: 1,
             evidence: Vec::new(),
+            invariants: Vec::new(),
         }
     }
 

@@ -106,6 +106,11 @@ fn sample() -> Report {
         observed: observed.map(str::to_string),
         duration_ms: 5,
         evidence: vec![t.clone()],
+        invariants: vec![sipws::verdict::Violation {
+            req: "3261-17.2-a",
+            level: Level::Must,
+            message: "a second final response".into(),
+        }],
     };
     let mut report = Report::new(
         "embedded reference server",

@@ -21,15 +21,23 @@ pub enum Mutation {
     /// A closed flow stays live: its bindings are not invalidated and requests for it are
     /// written into the dead connection and lost (breaks 5626-7-d).
     DeadFlowTreatedAsLive,
+    /// A final response to a non-INVITE request goes out twice, as two WebSocket messages
+    /// (breaks 3261-17.2-a: one final response per transaction).
+    DuplicateFinalResponse,
+    /// A final response to a non-INVITE request goes out twice in one WebSocket message
+    /// (breaks 7118-5-c: one SIP message per WebSocket message).
+    BundledResponses,
 }
 
 impl Mutation {
-    pub const ALL: [Mutation; 6] = [
+    pub const ALL: [Mutation; 8] = [
         Mutation::EchoAnySubprotocol,
         Mutation::AcceptAnyVersion,
         Mutation::SkipUtf8Validation,
         Mutation::WsViaOnWss,
         Mutation::SingleRecordRoute,
         Mutation::DeadFlowTreatedAsLive,
+        Mutation::DuplicateFinalResponse,
+        Mutation::BundledResponses,
     ];
 }

@@ -107,6 +107,16 @@ const EXPECTATIONS: &[Expectation] = &[
             "handshake/valid-upgrade-is-accepted",
         ],
     },
+    Expectation {
+        mutation: Mutation::DuplicateFinalResponse,
+        broken: &[("registrar/outbound-register-confirmed", Fail)],
+        unaffected: &["handshake/valid-upgrade-is-accepted"],
+    },
+    Expectation {
+        mutation: Mutation::BundledResponses,
+        broken: &[("registrar/outbound-register-confirmed", Fail)],
+        unaffected: &["handshake/valid-upgrade-is-accepted"],
+    },
 ];
 
 /// Runs exactly the expectation's cases against a server with its mutation.

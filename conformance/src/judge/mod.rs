@@ -10,6 +10,7 @@ pub mod forwarding;
 pub mod frames;
 pub mod gruu;
 pub mod handshake;
+pub mod invariants;
 pub mod keepalive;
 pub mod no_connect;
 pub mod outbound;

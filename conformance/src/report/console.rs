@@ -154,6 +154,7 @@ mod tests {
             observed: None,
             duration_ms: 4,
             evidence: Vec::new(),
+            invariants: Vec::new(),
         };
         let report = Report::new("ws://127.0.0.1:1", 9, vec![v]);
         assert_eq!(report.exit_code(), 1);

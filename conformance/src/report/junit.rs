@@ -150,6 +150,7 @@ mod tests {
             observed: None,
             duration_ms: 3,
             evidence: Vec::new(),
+            invariants: Vec::new(),
         };
         Report::new(
             "embedded",

@@ -481,6 +481,7 @@ pub fn check_verdicts(
                 observed: None,
                 duration_ms: u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
                 evidence: Vec::new(),
+                invariants: Vec::new(),
             });
         }
     }

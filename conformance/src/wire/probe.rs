@@ -62,6 +62,9 @@ pub struct Probe {
     io: Box<dyn Io>,
     buf: Vec<u8>,
     transcript: Transcript,
+    /// Every frame written, and every frame read, for the whole-wire invariants.
+    frames_sent: Vec<RawFrame>,
+    frames_read: Vec<RawFrame>,
     started: Instant,
     closed: bool,
 }
@@ -82,6 +85,8 @@ impl Probe {
             io,
             buf: Vec::new(),
             transcript: Transcript::default(),
+            frames_sent: Vec::new(),
+            frames_read: Vec::new(),
             started: Instant::now(),
             closed: false,
         }
@@ -93,6 +98,11 @@ impl Probe {
 
     pub fn into_transcript(self) -> Transcript {
         self.transcript
+    }
+
+    /// The frames written and the frames read so far.
+    pub fn frames(&self) -> (&[RawFrame], &[RawFrame]) {
+        (&self.frames_sent, &self.frames_read)
     }
 
     fn record(&mut self, direction: Direction, what: impl Into<String>, bytes: &[u8]) {
@@ -138,12 +148,14 @@ impl Probe {
 
     /// Send one frame; the transcript shows its description and unmasked payload.
     pub async fn send_frame(&mut self, frame: &RawFrame) -> Result<(), ProbeError> {
+        self.frames_sent.push(frame.clone());
         self.send_showing(&frame.to_bytes(), &frame.describe(), &frame.payload)
             .await
     }
 
     /// Several frames in a single write (for "a violation followed by a valid frame").
     pub async fn send_frames(&mut self, frames: &[RawFrame]) -> Result<(), ProbeError> {
+        self.frames_sent.extend(frames.iter().cloned());
         let bytes: Vec<u8> = frames.iter().flat_map(RawFrame::to_bytes).collect();
         let what: Vec<String> = frames.iter().map(RawFrame::describe).collect();
         let shown: Vec<u8> = frames
@@ -260,6 +272,7 @@ impl Probe {
                         self.buf.drain(..total);
                         let frame = RawFrame::from_parts(&header, payload);
                         self.record(Direction::Received, frame.describe(), &frame.payload);
+                        self.frames_read.push(frame.clone());
                         return Ok(Received::Frame(frame));
                     }
                 }

@@ -44,6 +44,8 @@ struct Conn {
     name: String,
     probe: Probe,
     secure: bool,
+    /// The SIP upgrade succeeded: what follows on it is WebSocket frames.
+    upgraded: bool,
     /// The `.invalid` host this connection's messages use as sent-by and Contact host.
     host: String,
     /// SIP messages read but not yet consumed by a step.
@@ -93,20 +95,21 @@ impl World {
 
     /// Add a raw connection under a name (`main` unless the scenario names several).
     pub fn add_conn(&mut self, name: &str, probe: Probe) {
-        self.insert(name, probe, false);
+        self.insert(name, probe, false, false);
     }
 
     /// Add a connection whose SIP upgrade succeeded.
     pub fn add_sip_conn(&mut self, name: &str, probe: Probe, secure: bool) {
-        self.insert(name, probe, secure);
+        self.insert(name, probe, secure, true);
     }
 
-    fn insert(&mut self, name: &str, probe: Probe, secure: bool) {
+    fn insert(&mut self, name: &str, probe: Probe, secure: bool, upgraded: bool) {
         self.conns.retain(|c| c.name != name);
         self.conns.push(Conn {
             name: name.to_string(),
             probe,
             secure,
+            upgraded,
             host: format!("{}{}.invalid", name.to_ascii_lowercase(), unique()),
             inbox: VecDeque::new(),
         });
@@ -269,6 +272,36 @@ impl World {
 
     pub async fn next_request(&mut self, name: &str) -> Result<Message, StepError> {
         self.next_message(name, false).await
+    }
+
+    /// Read what the target has still to say on every open connection, briefly (`wait` per
+    /// read, at most 64 frames each), so the whole-wire invariants see frames no step asked
+    /// for: a second final response queued right behind the first, say.
+    pub async fn drain_wire(&mut self, wait: std::time::Duration) {
+        for c in self.conns.iter_mut().filter(|c| c.upgraded) {
+            for _ in 0..64 {
+                match c.probe.read_frame(wait).await {
+                    Ok(Received::Frame(_)) => continue,
+                    _ => break,
+                }
+            }
+        }
+    }
+
+    /// What each connection carried, for the whole-wire invariants.
+    pub fn wire_connections(&self) -> Vec<crate::judge::invariants::Connection<'_>> {
+        self.conns
+            .iter()
+            .map(|c| {
+                let (sent, received) = c.probe.frames();
+                crate::judge::invariants::Connection {
+                    name: &c.name,
+                    secure: c.secure,
+                    sent,
+                    received,
+                }
+            })
+            .collect()
     }
 
     /// The transcripts of every connection, in the order they were opened.

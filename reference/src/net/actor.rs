@@ -224,7 +224,21 @@ impl Actor {
             self.delivery_failed(msg);
             return;
         };
-        match conn.link.push(msg.to_bytes()) {
+        #[cfg(feature = "mutants")]
+        let bytes = match self.proxy.mutation() {
+            Some(crate::mutation::Mutation::BundledResponses) if final_non_invite(&msg) => {
+                [msg.to_bytes(), msg.to_bytes()].concat()
+            }
+            Some(crate::mutation::Mutation::DuplicateFinalResponse) if final_non_invite(&msg) => {
+                // Mutant: the copy is queued first; the original follows as usual.
+                let _ = conn.link.push(msg.to_bytes());
+                msg.to_bytes()
+            }
+            _ => msg.to_bytes(),
+        };
+        #[cfg(not(feature = "mutants"))]
+        let bytes = msg.to_bytes();
+        match conn.link.push(bytes) {
             Push::Queued => {}
             Push::Full(_) => {
                 // A peer that does not read: close it rather than queue without bound.
@@ -325,4 +339,13 @@ async fn sleep_until_opt(deadline: Option<Instant>) {
         Some(d) => tokio::time::sleep_until(d).await,
         None => std::future::pending().await,
     }
+}
+
+/// A final response to a request other than INVITE (what the response mutants repeat).
+#[cfg(feature = "mutants")]
+fn final_non_invite(msg: &Message) -> bool {
+    msg.status_line().is_some_and(|s| s.code >= 200)
+        && msg
+            .cseq()
+            .is_some_and(|c| c.method != crate::sip::Method::Invite)
 }
