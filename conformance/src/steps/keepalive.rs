@@ -16,8 +16,9 @@ use crate::step;
 use crate::step::{Args, StepDef, StepError, StepResult};
 use crate::suite::CaseStep;
 use crate::wire::log::{Ev, describe_all};
-use crate::wire::{RawFrame, Received, UpgradeRequest, describe};
+use crate::wire::{RawFrame, Received, describe};
 use crate::world::World;
+use crate::world::sip::sip_upgrade;
 
 pub const STEPS: &[StepDef<World>] = &[
     PONG_COMES_BACK,
@@ -139,14 +140,7 @@ async fn still_serving(w: &mut World, _: Args, _: &CaseStep) -> StepResult {
             )));
         }
     };
-    let req = match &target.ws {
-        Some(ep) => UpgradeRequest::sip(&ep.authority(), &ep.resource),
-        None => UpgradeRequest::sip("localhost", "/"),
-    };
-    let answer = p
-        .upgrade(&req, target.timeout)
-        .await
-        .map_err(|e| StepError::harness(e.to_string()))?;
+    let answer = sip_upgrade(&target, &mut p, false).await?;
     w.add_sip_conn("fresh", p, false);
     if !matches!(answer, Received::Http { status: 101, .. }) {
         return Err(StepError::broken(format!(

@@ -12,7 +12,7 @@ use super::World;
 use crate::step::{StepError, StepResult};
 use crate::wire::payload::{self, Render, Slicing, bad_scenario};
 use crate::wire::recorder::{self, HeaderSeen};
-use crate::wire::{RawFrame, Received, UpgradeRequest, describe};
+use crate::wire::{RawFrame, Received, describe};
 
 /// How the last streamed message ended: the target took every byte of it, or reacted (or
 /// stopped reading) before the end. The close steps judge a size limit by it.
@@ -107,12 +107,7 @@ impl World {
         tcp.set_nodelay(true)
             .map_err(|e| StepError::harness(e.to_string()))?;
         let (mut p, seen) = recorder::recorded(tcp);
-        let req = UpgradeRequest::sip(&ep.authority(), &ep.resource);
-        match p
-            .upgrade(&req, self.target.timeout)
-            .await
-            .map_err(|e| StepError::harness(e.to_string()))?
-        {
+        match super::sip::sip_upgrade(&self.target, &mut p, false).await? {
             Received::Http { status: 101, .. } => {}
             other => {
                 return Err(StepError::harness(format!(

@@ -21,7 +21,7 @@ pub mod frames;
 mod log;
 pub mod registrar;
 mod routing;
-mod sip;
+pub mod sip;
 
 pub use routing::Routing;
 

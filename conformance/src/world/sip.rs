@@ -3,9 +3,28 @@
 //! and closing a connection the way a client does.
 
 use crate::step::{StepError, StepResult};
-use crate::wire::{RawFrame, Received, UpgradeRequest};
+use crate::target::Target;
+use crate::wire::{Probe, RawFrame, Received, UpgradeRequest};
 
 use super::World;
+
+/// Send the SIP upgrade request for the target's ws:// (or, with `secure`, wss://) endpoint on
+/// `probe` and read the answer (RFC 7118 §4.1).
+pub async fn sip_upgrade(
+    target: &Target,
+    probe: &mut Probe,
+    secure: bool,
+) -> Result<Received, StepError> {
+    let ep = if secure { &target.wss } else { &target.ws };
+    let req = match ep {
+        Some(ep) => UpgradeRequest::sip(&ep.authority(), &ep.resource),
+        None => UpgradeRequest::sip("localhost", "/"),
+    };
+    probe
+        .upgrade(&req, target.timeout)
+        .await
+        .map_err(|e| StepError::harness(e.to_string()))
+}
 
 impl World {
     /// Open a connection and complete a SIP upgrade on it (RFC 7118 §4.1).
@@ -21,16 +40,7 @@ impl World {
                 if secure { "wss://" } else { "ws://" }
             )));
         };
-        let ep = if secure { &target.wss } else { &target.ws };
-        let req = match ep {
-            Some(ep) => UpgradeRequest::sip(&ep.authority(), &ep.resource),
-            None => UpgradeRequest::sip("localhost", "/"),
-        };
-        match probe
-            .upgrade(&req, target.timeout)
-            .await
-            .map_err(|e| StepError::harness(e.to_string()))?
-        {
+        match sip_upgrade(&target, &mut probe, secure).await? {
             Received::Http { status: 101, .. } => {}
             other => {
                 return Err(StepError::harness(format!(
@@ -79,7 +89,7 @@ Content-Length: 0
     }
 
     /// A connection's probe, or a harness error naming the missing connection.
-    pub fn probe(&mut self, conn: &str) -> Result<&mut crate::wire::Probe, StepError> {
+    pub fn probe(&mut self, conn: &str) -> Result<&mut Probe, StepError> {
         self.conn(conn)
             .ok_or_else(|| StepError::harness(format!("no connection {conn:?}")))
     }
