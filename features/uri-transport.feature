@@ -153,8 +153,8 @@ Feature: transport=ws and transport=wss in the URIs a SIP WebSocket server reads
       CSeq: 1 MESSAGE
       Content-Length: 0
       """
-    Then "alice" receives a final error response within the timeout
-    And nothing arrives on "bob" within the timeout
+    Then nothing arrives on "bob" within the timeout
+    And "alice" receives a final error response within the timeout
 
   @id:sips-over-wss-delivered @req:7118-9.2-a @level:info @needs:wss @needs:two-users
   Scenario: A sips: request for a user registered over WSS is delivered (recorded)

@@ -325,6 +325,20 @@ pub fn describe(r: &Received) -> String {
     match r {
         Received::Http { status, .. } => format!("HTTP {status}"),
         Received::NotHttp(b) => format!("{} bytes that are not an HTTP response", b.len()),
+        Received::Frame(f) if matches!(f.opcode, 0x1 | 0x2) => {
+            // A data frame is named by its first line too: "a MESSAGE", not only a length.
+            let first = f
+                .payload
+                .split(|b| *b == b'\r' || *b == b'\n')
+                .next()
+                .unwrap_or_default();
+            let first = String::from_utf8_lossy(&first[..first.len().min(80)]);
+            if first.trim().is_empty() {
+                f.describe()
+            } else {
+                format!("{} ({first})", f.describe())
+            }
+        }
         Received::Frame(f) => f.describe(),
         Received::BadFrame(b) => format!("an undecodable frame header ({} bytes)", b.len()),
         Received::Oversized(n) => format!(
@@ -348,6 +362,17 @@ mod tests {
         let addr = listener.local_addr().expect("bound");
         let (probe, accepted) = tokio::join!(Probe::connect(addr), listener.accept());
         (probe.expect("connects"), accepted.expect("accepts").0)
+    }
+
+    #[test]
+    fn a_data_frame_is_described_by_its_first_line() {
+        let mut f = RawFrame::text(b"MESSAGE sips:bob@d SIP/2.0\r\nVia: x\r\n\r\n".to_vec());
+        f.mask = None;
+        let d = describe(&Received::Frame(f));
+        assert!(d.ends_with("(MESSAGE sips:bob@d SIP/2.0)"), "{d}");
+        let mut crlf = RawFrame::text(b"\r\n".to_vec());
+        crlf.mask = None;
+        assert!(!describe(&Received::Frame(crlf)).contains('('));
     }
 
     #[tokio::test]
