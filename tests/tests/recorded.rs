@@ -167,3 +167,104 @@ async fn req_6455_10_4_a_a_limit_above_the_message_passes() {
         v.message
     );
 }
+
+/// A SIP WebSocket server that registers anyone (200 to REGISTER, echoing the Contact) and
+/// refuses every other request with `refusal`, relaying nothing: a target with a size limit
+/// on what it relays. Each connection is served for at most 10 s.
+async fn refusing_sip_server(refusal: u16) -> (String, JoinHandle<()>) {
+    use sipws_reference::sip::response::response;
+    use sipws_reference::sip::{HeaderName, Message};
+    use sipws_reference::ws::codec::{Event, Limits, Receiver, Role};
+    use sipws_reference::ws::{MessageKind, encode_message};
+
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("loopback port 0 binds");
+    let addr = listener
+        .local_addr()
+        .expect("a bound listener has an address");
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let serve = async {
+                    let mut buf = vec![0u8; 65536];
+                    let mut head = Vec::new();
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match stream.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => head.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let end = head
+                        .windows(4)
+                        .position(|w| w == b"\r\n\r\n")
+                        .map_or(head.len(), |i| i + 4);
+                    if stream
+                        .write_all(SWITCHING.replace('\n', "\r\n").as_bytes())
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                    let limits = Limits {
+                        max_message: 1 << 20,
+                        ..Limits::default()
+                    };
+                    let mut rx = Receiver::new(Role::Server, limits);
+                    rx.feed(&head[end..]);
+                    loop {
+                        while let Some(ev) = rx.next_event() {
+                            let Event::Message { payload, .. } = ev else {
+                                continue;
+                            };
+                            let Ok(req) = Message::parse(&payload) else {
+                                continue;
+                            };
+                            let answer = if req.method().is_some_and(|m| m.as_str() == "REGISTER") {
+                                let contacts = req
+                                    .headers
+                                    .iter()
+                                    .filter(|h| h.name == HeaderName::Contact)
+                                    .cloned()
+                                    .collect();
+                                response(&req, 200, "canned", contacts)
+                            } else {
+                                response(&req, refusal, "canned", Vec::new())
+                            };
+                            let frame = encode_message(MessageKind::Text, &answer.to_bytes(), None);
+                            if stream.write_all(&frame).await.is_err() {
+                                return;
+                            }
+                        }
+                        match stream.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => rx.feed(&buf[..n]),
+                        }
+                    }
+                };
+                let _ = tokio::time::timeout(Duration::from_secs(10), serve).await;
+            });
+        }
+    });
+    (format!("ws://{addr}/"), task)
+}
+
+/// A target that refuses a 64 KiB MESSAGE with 513 Message Too Large has a size limit, which
+/// no requirement forbids: the length-form case cannot judge a frame that was never relayed
+/// and says why, instead of failing 6455-5.2-c with "nothing arrived".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn req_6455_5_2_c_a_refused_relay_is_a_skip_naming_the_answer() {
+    let (url, server) = refusing_sip_server(513).await;
+    let got = judge(&url, &["framing/relayed-65535-bytes-uses-16-bit-length"]).await;
+    server.abort();
+    let v = &got[0];
+    assert_eq!(v.outcome, Outcome::Skip, "{}", v.message);
+    assert!(
+        v.message.contains("refused bob's") && v.message.contains("513"),
+        "{}",
+        v.message
+    );
+}
