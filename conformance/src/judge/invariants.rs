@@ -235,11 +235,45 @@ pub fn check(c: &Connection) -> Vec<Violation> {
                     ),
                 ));
             }
+            if let Some(v) = facing_record_route(c.name, &m) {
+                out.push(v);
+            }
             continue;
         }
         response_rules(c.name, &m, &requests, all_sip, &mut finals, &mut out);
     }
     out
+}
+
+/// The top Record-Route value of a request the target sends over a WebSocket connection is
+/// the target's own and faces that hop: its URI says `transport=ws` (RFC 7118 §5.2; with
+/// `sips:` for WSS, spec/requirements.md A1). `transport=wss`, a variant some stacks use,
+/// warns; another transport, or none (UDP by default, RFC 3261 §19.1.2), fails.
+fn facing_record_route(name: &str, m: &Message) -> Option<Violation> {
+    let top = m.record_routes().next()?;
+    let transport = top
+        .sip_uri()
+        .and_then(|u| u.transport_param())
+        .map(str::to_ascii_lowercase);
+    match transport.as_deref() {
+        Some("ws") => None,
+        Some("wss") => Some(Violation {
+            req: "7118-5.2-a",
+            level: Level::Should,
+            message: format!(
+                "the target's Record-Route {top} facing the WebSocket hop to {name} says transport=wss; RFC 7118 §5.2 defines transport=ws (WSS is sips: with transport=ws)"
+            ),
+        }),
+        other => Some(must(
+            "7118-5.2-a",
+            format!(
+                "the target's Record-Route {top} facing the WebSocket hop to {name} has {}; RFC 7118 §5.2 asks for transport=ws",
+                other.map_or("no transport parameter".to_string(), |t| format!(
+                    "transport={t}"
+                ))
+            ),
+        )),
+    }
 }
 
 fn response_rules(
@@ -426,6 +460,31 @@ mod tests {
         assert_eq!(
             judge(&sent, &[from_target(&busy), from_target(&ok)]),
             vec!["3261-17.2-a"]
+        );
+    }
+
+    #[test]
+    fn the_targets_record_route_facing_a_websocket_hop_says_ws() {
+        let with_rr = |rr: &str| {
+            from_target(&format!(
+                "MESSAGE sip:a@a.invalid;transport=ws SIP/2.0\nVia: SIP/2.0/WS proxy.example;branch=z9hG4bKp\nRecord-Route: {rr}\nFrom: <sip:b@d>;tag=1\nTo: <sip:a@d>\nCall-ID: c2\nCSeq: 1 MESSAGE\nMax-Forwards: 69\nContent-Length: 0\n\n"
+            ))
+        };
+        assert!(judge(&[], &[with_rr("<sip:tok@proxy.example;transport=ws;lr>")]).is_empty());
+        let wss = check(&Connection {
+            name: "alice",
+            secure: false,
+            sent: &[],
+            received: &[with_rr("<sip:proxy.example;transport=wss;lr>")],
+        });
+        assert!(matches!(wss.as_slice(), [v] if v.level == Level::Should));
+        assert_eq!(
+            judge(&[], &[with_rr("<sip:proxy.example;transport=udp;lr>")]),
+            vec!["7118-5.2-a"]
+        );
+        assert_eq!(
+            judge(&[], &[with_rr("<sip:proxy.example;lr>")]),
+            vec!["7118-5.2-a"]
         );
     }
 
