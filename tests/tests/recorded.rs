@@ -10,7 +10,7 @@ use sipws::suite::load;
 use sipws::target::{Target, Trust, parse_url};
 use sipws::verdict::{Outcome, Verdict};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
 /// What a canned server does after its answer.
@@ -23,10 +23,13 @@ enum After {
     Drain,
 }
 
-/// A server that answers every upgrade request with `answer`, then closes or drains. Each
-/// connection reads at most 64 KiB of upgrade request and 32 MiB in all, and is served for at
-/// most 5 s, so a run cannot hang.
-async fn canned(answer: &'static str, after: After) -> (String, JoinHandle<()>) {
+/// A loopback listener on port 0 that hands every connection to `serve`, each bounded by
+/// `limit`, so a run cannot hang; the server's ws:// URL and its task.
+async fn serve_each<F, Fut>(limit: Duration, serve: F) -> (String, JoinHandle<()>)
+where
+    F: Fn(TcpStream) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .expect("loopback port 0 binds");
@@ -34,39 +37,59 @@ async fn canned(answer: &'static str, after: After) -> (String, JoinHandle<()>) 
         .local_addr()
         .expect("a bound listener has an address");
     let task = tokio::spawn(async move {
-        loop {
-            let Ok((mut stream, _)) = listener.accept().await else {
-                return;
-            };
+        while let Ok((stream, _)) = listener.accept().await {
+            let served = serve(stream);
             tokio::spawn(async move {
-                let serve = async {
-                    let mut seen = Vec::new();
-                    let mut buf = [0u8; 4096];
-                    while !seen.windows(4).any(|w| w == b"\r\n\r\n") && seen.len() < 65536 {
-                        match stream.read(&mut buf).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => seen.extend_from_slice(&buf[..n]),
-                        }
-                    }
-                    let _ = stream
-                        .write_all(answer.replace('\n', "\r\n").as_bytes())
-                        .await;
-                    if let After::Drain = after {
-                        let mut total = 0usize;
-                        while total < 32 << 20 {
-                            match stream.read(&mut buf).await {
-                                Ok(0) | Err(_) => return,
-                                Ok(n) => total += n,
-                            }
-                        }
-                    }
-                    let _ = stream.shutdown().await;
-                };
-                let _ = tokio::time::timeout(Duration::from_secs(5), serve).await;
+                let _ = tokio::time::timeout(limit, served).await;
             });
         }
     });
     (format!("ws://{addr}/"), task)
+}
+
+/// Read an upgrade request head (at most 64 KiB); the bytes that came after it, or `None`
+/// when the client went away first.
+async fn read_head(stream: &mut TcpStream) -> Option<Vec<u8>> {
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        if let Some(i) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
+            return Some(seen.split_off(i + 4));
+        }
+        if seen.len() >= 65536 {
+            return Some(Vec::new());
+        }
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+/// A server that answers every upgrade request with `answer`, then closes or drains. Each
+/// connection reads at most 64 KiB of upgrade request and 32 MiB in all, and is served for at
+/// most 5 s, so a run cannot hang.
+async fn canned(answer: &'static str, after: After) -> (String, JoinHandle<()>) {
+    serve_each(Duration::from_secs(5), move |mut stream| async move {
+        if read_head(&mut stream).await.is_none() {
+            return;
+        }
+        let _ = stream
+            .write_all(answer.replace('\n', "\r\n").as_bytes())
+            .await;
+        if let After::Drain = after {
+            let mut buf = [0u8; 4096];
+            let mut total = 0usize;
+            while total < 32 << 20 {
+                match stream.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => total += n,
+                }
+            }
+        }
+        let _ = stream.shutdown().await;
+    })
+    .await
 }
 
 /// The verdicts of the named cases against a canned server's URL.
@@ -177,79 +200,55 @@ async fn refusing_sip_server(refusal: u16) -> (String, JoinHandle<()>) {
     use sipws_reference::ws::codec::{Event, Limits, Receiver, Role};
     use sipws_reference::ws::{MessageKind, encode_message};
 
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("loopback port 0 binds");
-    let addr = listener
-        .local_addr()
-        .expect("a bound listener has an address");
-    let task = tokio::spawn(async move {
-        loop {
-            let Ok((mut stream, _)) = listener.accept().await else {
-                return;
-            };
-            tokio::spawn(async move {
-                let serve = async {
-                    let mut buf = vec![0u8; 65536];
-                    let mut head = Vec::new();
-                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                        match stream.read(&mut buf).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => head.extend_from_slice(&buf[..n]),
-                        }
-                    }
-                    let end = head
-                        .windows(4)
-                        .position(|w| w == b"\r\n\r\n")
-                        .map_or(head.len(), |i| i + 4);
-                    if stream
-                        .write_all(SWITCHING.replace('\n', "\r\n").as_bytes())
-                        .await
-                        .is_err()
-                    {
-                        return;
-                    }
-                    let limits = Limits {
-                        max_message: 1 << 20,
-                        ..Limits::default()
-                    };
-                    let mut rx = Receiver::new(Role::Server, limits);
-                    rx.feed(&head[end..]);
-                    loop {
-                        while let Some(ev) = rx.next_event() {
-                            let Event::Message { payload, .. } = ev else {
-                                continue;
-                            };
-                            let Ok(req) = Message::parse(&payload) else {
-                                continue;
-                            };
-                            let answer = if req.method().is_some_and(|m| m.as_str() == "REGISTER") {
-                                let contacts = req
-                                    .headers
-                                    .iter()
-                                    .filter(|h| h.name == HeaderName::Contact)
-                                    .cloned()
-                                    .collect();
-                                response(&req, 200, "canned", contacts)
-                            } else {
-                                response(&req, refusal, "canned", Vec::new())
-                            };
-                            let frame = encode_message(MessageKind::Text, &answer.to_bytes(), None);
-                            if stream.write_all(&frame).await.is_err() {
-                                return;
-                            }
-                        }
-                        match stream.read(&mut buf).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => rx.feed(&buf[..n]),
-                        }
-                    }
-                };
-                let _ = tokio::time::timeout(Duration::from_secs(10), serve).await;
-            });
+    serve_each(Duration::from_secs(10), move |mut stream| async move {
+        let Some(after_head) = read_head(&mut stream).await else {
+            return;
+        };
+        if stream
+            .write_all(SWITCHING.replace('\n', "\r\n").as_bytes())
+            .await
+            .is_err()
+        {
+            return;
         }
-    });
-    (format!("ws://{addr}/"), task)
+        let limits = Limits {
+            max_message: 1 << 20,
+            ..Limits::default()
+        };
+        let mut rx = Receiver::new(Role::Server, limits);
+        rx.feed(&after_head);
+        let mut buf = vec![0u8; 65536];
+        loop {
+            while let Some(ev) = rx.next_event() {
+                let Event::Message { payload, .. } = ev else {
+                    continue;
+                };
+                let Ok(req) = Message::parse(&payload) else {
+                    continue;
+                };
+                let answer = if req.method().is_some_and(|m| m.as_str() == "REGISTER") {
+                    let contacts = req
+                        .headers
+                        .iter()
+                        .filter(|h| h.name == HeaderName::Contact)
+                        .cloned()
+                        .collect();
+                    response(&req, 200, "canned", contacts)
+                } else {
+                    response(&req, refusal, "canned", Vec::new())
+                };
+                let frame = encode_message(MessageKind::Text, &answer.to_bytes(), None);
+                if stream.write_all(&frame).await.is_err() {
+                    return;
+                }
+            }
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => rx.feed(&buf[..n]),
+            }
+        }
+    })
+    .await
 }
 
 /// A target that refuses a 64 KiB MESSAGE with 513 Message Too Large has a size limit, which

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use sipws_reference::sip::ErrorKind;
 use sipws_reference::sip::{Message, Method, Via};
 
+use crate::judge::record_route::transport_of;
 use crate::verdict::{Level, Violation};
 use crate::wire::RawFrame;
 
@@ -251,11 +252,7 @@ pub fn check(c: &Connection) -> Vec<Violation> {
 /// warns; another transport, or none (UDP by default, RFC 3261 §19.1.2), fails.
 fn facing_record_route(name: &str, m: &Message) -> Option<Violation> {
     let top = m.record_routes().next()?;
-    let transport = top
-        .sip_uri()
-        .and_then(|u| u.transport_param())
-        .map(str::to_ascii_lowercase);
-    match transport.as_deref() {
+    match transport_of(top).as_deref() {
         Some("ws") => None,
         Some("wss") => Some(Violation {
             req: "7118-5.2-a",

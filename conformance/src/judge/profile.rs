@@ -5,15 +5,9 @@
 
 use sipws_reference::sip::{HeaderName, Message, NameAddr};
 
-pub use crate::profile::Finding;
+use crate::judge::sip::status_text;
 
-/// A status line in words: `403 Forbidden`.
-pub fn status_text(m: &Message) -> String {
-    match m.status_line() {
-        Some(s) => format!("{} {}", s.code, s.reason),
-        None => "a request instead of a response".to_string(),
-    }
-}
+pub use crate::profile::Finding;
 
 /// The class of a REGISTER's final answer.
 #[derive(Debug, Clone, PartialEq, Eq)]

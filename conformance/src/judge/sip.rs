@@ -11,6 +11,14 @@ pub fn status(m: &Message) -> Option<u16> {
     m.status_line().map(|s| s.code)
 }
 
+/// A status line in words: `403 Forbidden`.
+pub fn status_text(m: &Message) -> String {
+    match m.status_line() {
+        Some(s) => format!("{} {}", s.code, s.reason),
+        None => "a request instead of a response".to_string(),
+    }
+}
+
 /// The response carries exactly this status.
 pub fn status_is(resp: &Message, want: u16) -> StepResult {
     match status(resp) {

@@ -143,7 +143,7 @@ const NEW_TOP_VIA: StepDef<World> = step!(
     new_top_via
 );
 async fn new_top_via(w: &mut World, a: Args, _: &CaseStep) -> StepResult {
-    let sender_host = w.placeholder("{host}", a.text("sender")?);
+    let sender_host = w.conn_host(a.text("sender")?);
     let transport = a.text("transport")?;
     w.judge_received(a.text("method")?, a.text("party")?, |_, m| {
         let vias: Vec<Via> = m.vias().cloned().collect();
@@ -159,7 +159,7 @@ const MAX_FORWARDS: StepDef<World> = step!(
 );
 async fn max_forwards(w: &mut World, a: Args, _: &CaseStep) -> StepResult {
     let sent = a.parse("sent")?;
-    let sender_host = w.placeholder("{host}", a.text("sender")?);
+    let sender_host = w.conn_host(a.text("sender")?);
     w.judge_received(a.text("method")?, a.text("party")?, |w, m| {
         let vias: Vec<Via> = m.vias().cloned().collect();
         let added = forwarding::vias_added(&vias, &sender_host).unwrap_or(0);

@@ -80,6 +80,18 @@ async fn stream(
     frames: impl Iterator<Item = Vec<u8>>,
     what: &str,
 ) -> StepResult {
+    let all_written = write_until_reaction(w, conn, frames, what).await?;
+    w.ext::<Streamed>().all_written = Some(all_written);
+    Ok(())
+}
+
+/// The writing of [`stream`]: `true` when every frame went out before the target reacted.
+async fn write_until_reaction(
+    w: &mut World,
+    conn: &str,
+    frames: impl Iterator<Item = Vec<u8>>,
+    what: &str,
+) -> Result<bool, StepError> {
     let timeout = w.target.timeout;
     let mut sent = 0usize;
     for bytes in frames {
@@ -88,16 +100,14 @@ async fn stream(
             Ok(Ok(())) => sent += bytes.len(),
             Ok(Err(e)) => {
                 w.observe(format!("writing stopped after {sent} bytes: {e}"));
-                w.ext::<Streamed>().all_written = Some(false);
-                return Ok(());
+                return Ok(false);
             }
             Err(_) => {
                 w.observe(format!(
                     "the target stopped reading after {sent} bytes (a write blocked for {} ms)",
                     timeout.as_millis()
                 ));
-                w.ext::<Streamed>().all_written = Some(false);
-                return Ok(());
+                return Ok(false);
             }
         }
         // A look for a Close before writing on: a few milliseconds while the message is
@@ -109,13 +119,11 @@ async fn stream(
         let l = w.frame_log(conn);
         if l.is_closed() || l.events().iter().any(|e| matches!(e, Ev::Close(_))) {
             w.observe(format!("the target reacted after {sent} bytes"));
-            w.ext::<Streamed>().all_written = Some(false);
-            return Ok(());
+            return Ok(false);
         }
     }
     w.observe(format!("all {sent} bytes were written"));
-    w.ext::<Streamed>().all_written = Some(true);
-    Ok(())
+    Ok(true)
 }
 
 const STREAM_FRAGMENTS: StepDef<World> = step!(

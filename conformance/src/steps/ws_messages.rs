@@ -206,10 +206,7 @@ async fn not_relayed(w: &mut World, from: &str, to: &str, call_id: &str, sent: u
         .await;
     match answer.ok().flatten().and_then(|ev| ev.sip()) {
         Some(r) => {
-            let status = r
-                .status_line()
-                .map(|s| format!("{} {}", s.code, s.reason))
-                .unwrap_or_default();
+            let status = crate::judge::sip::status_text(&r);
             StepError::Skip(format!(
                 "the target refused {from}'s {sent}-byte MESSAGE with {status}: its size limit, so the relayed frame cannot be judged"
             ))

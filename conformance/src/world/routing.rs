@@ -85,7 +85,7 @@ impl World {
         if t.contains("{target-wss}") {
             t = t.replace("{target-wss}", &self.endpoint(true)?);
         }
-        Ok(fill_hosts(&t, |name| self.placeholder("{host}", name)))
+        Ok(fill_hosts(&t, |name| self.conn_host(name)))
     }
 
     pub fn phone(&mut self, name: &str) -> Result<&mut Phone, StepError> {
